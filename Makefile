@@ -1,0 +1,38 @@
+# Plain targets for newcomers and CI. `make run` and `make test` set everything up first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test test-all lint format clean
+
+# The constraints file pins torch to the CPU build; without it pip pulls GBs of CUDA wheels.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job. Until the campaign lands (issue: the scientist) this is an honest smoke run:
+# create/migrate the embedded default store and show what it holds.
+run: setup
+	$(BIN)/eudoxus db migrate
+	$(BIN)/eudoxus db status
+	$(BIN)/eudoxus rules list
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest
+
+test-all: lint
+	$(BIN)/python -m pytest -m ""
+
+format: setup
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

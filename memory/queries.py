@@ -1,0 +1,121 @@
+"""Named read queries shared by the CLI and the TUI, so both show the same facts the same way.
+
+Each query takes named parameters (`$name`); a filter left as NULL matches everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """A read query with a name, a one-line description and its named parameters."""
+
+    name: str
+    description: str
+    sql: str
+    parameters: tuple[str, ...] = ()
+
+
+_RULE_COLUMNS = """
+    r.rule_id, r.run_id, r.hypothesis_id, r.family_id, r.kind, r.integrand, r.statement,
+    r.latex, r.srepr, r.conditions, r.status, r.n_support, r.n_falsification, r.max_error,
+    r.audit_passed, r.audit_detail, r.provenance, r.accepted_at, f.name AS family
+"""
+
+RULES = NamedQuery(
+    "rules",
+    "Rules, newest first, optionally filtered by status, family name and run.",
+    f"""
+    SELECT {_RULE_COLUMNS}
+    FROM rules r LEFT JOIN families f USING (family_id)
+    WHERE ($status IS NULL OR r.status = $status)
+      AND ($family IS NULL OR f.name = $family)
+      AND ($run_id IS NULL OR r.run_id = $run_id)
+    ORDER BY r.rule_id DESC
+    """,
+    ("status", "family", "run_id"),
+)
+
+RULE = NamedQuery(
+    "rule",
+    "One rule by id.",
+    f"SELECT {_RULE_COLUMNS} FROM rules r LEFT JOIN families f USING (family_id) "
+    "WHERE r.rule_id = $rule_id",
+    ("rule_id",),
+)
+
+RUNS = NamedQuery(
+    "runs",
+    "Runs, newest first, with experiment, function and rule counts.",
+    """
+    SELECT r.*,
+        (SELECT count(*) FROM experiments e WHERE e.run_id = r.run_id) AS n_experiments,
+        (SELECT count(*) FROM samples s JOIN experiments e USING (experiment_id)
+            WHERE e.run_id = r.run_id) AS n_functions,
+        (SELECT count(*) FROM rules u WHERE u.run_id = r.run_id) AS n_rules
+    FROM runs r
+    WHERE ($status IS NULL OR r.status = $status)
+    ORDER BY r.started_at DESC, r.run_id DESC
+    """,
+    ("status",),
+)
+
+HYPOTHESES = NamedQuery(
+    "hypotheses",
+    "Hypotheses of a run (or all), open ones first, for the hypotheses board.",
+    """
+    SELECT h.* FROM hypotheses h
+    WHERE ($run_id IS NULL OR h.run_id = $run_id)
+      AND ($status IS NULL OR h.status = $status)
+    ORDER BY (h.status IN ('proposed', 'testing')) DESC, h.hypothesis_id
+    """,
+    ("run_id", "status"),
+)
+
+HYPOTHESIS_EVENTS = NamedQuery(
+    "hypothesis_events",
+    "Every status change of one hypothesis, oldest first.",
+    "SELECT * FROM hypothesis_events WHERE hypothesis_id = $hypothesis_id ORDER BY event_id",
+    ("hypothesis_id",),
+)
+
+EVIDENCE = NamedQuery(
+    "evidence",
+    "Evidence rows of one hypothesis, optionally of one kind.",
+    """
+    SELECT * FROM evidence
+    WHERE hypothesis_id = $hypothesis_id AND ($kind IS NULL OR kind = $kind)
+    ORDER BY evidence_id
+    """,
+    ("hypothesis_id", "kind"),
+)
+
+EXPERIMENTS = NamedQuery(
+    "experiments",
+    "Experiments of one run in step order.",
+    "SELECT * FROM experiments WHERE run_id = $run_id ORDER BY step, experiment_id",
+    ("run_id",),
+)
+
+FAMILIES = NamedQuery(
+    "families", "Known function families.", "SELECT * FROM families ORDER BY name"
+)
+
+MODEL_RUNS = NamedQuery(
+    "model_runs",
+    "Seq2seq trainings, oldest first (the model's accuracy history).",
+    "SELECT * FROM model_runs WHERE ($run_id IS NULL OR run_id = $run_id) ORDER BY model_run_id",
+    ("run_id",),
+)
+
+RULE_EDGES = NamedQuery("rule_edges", "Rule lineage links.", "SELECT * FROM rule_edges")
+
+NAMED_QUERIES: dict[str, NamedQuery] = {
+    q.name: q
+    for q in (
+        RULES, RULE, RUNS, HYPOTHESES, HYPOTHESIS_EVENTS, EVIDENCE, EXPERIMENTS, FAMILIES,
+        MODEL_RUNS, RULE_EDGES,
+    )
+}
