@@ -1,1 +1,1 @@
-"""placeholder."""
+"""The scientist's instruments: pure functions from numpy/sympy inputs to result dataclasses."""

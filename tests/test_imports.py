@@ -1,0 +1,35 @@
+"""Import hygiene: light entry points never load torch, transformers or textual."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "transformers", "textual")
+
+
+@pytest.mark.parametrize("module", ["eudoxus.agent.cli", "eudoxus.memory", "eudoxus.agent.events",
+                                    "eudoxus.tools.expr"])
+def test_module_does_not_import_heavy_packages(module: str) -> None:
+    code = (
+        f"import sys, {module}\n"
+        f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print(','.join(loaded))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "", f"{module} imported {done.stdout.strip()}"
+
+
+def test_only_memory_imports_duckdb() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("agent", "tools", "models")
+        for path in (root / folder).rglob("*.py")
+        if "import duckdb" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
