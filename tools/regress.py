@@ -1,0 +1,314 @@
+"""Symbolic regression behind one interface, `fit(x, y) -> ranked candidates`, and its engines.
+
+The default engine ("grammar") enumerates skeletons from `tools.grammar` simplest first. For each
+it solves the linear coefficients in closed form (least squares: the blog seed's lesson),
+searches the nonlinear ones from a grid of starts and refines them with a damped trust-region
+solver (never fixed-step gradient descent: the Q&A seed's lesson), prunes terms that sit below
+the measurement noise, and ranks skeletons by a description-length score whose noise floor comes
+from the integrator's own error estimate, so an exact short form beats a long polynomial.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import sympy as sp
+from scipy.optimize import least_squares
+
+from eudoxus.tools.context import ToolContext
+from eudoxus.tools.expr import canonical, relative_error
+from eudoxus.tools.grammar import BLOCKS, Block, Skeleton, skeletons
+
+ENGINE_VERSION = "grammar-1"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One closed form proposed for a curve, with its structure, fit and cost."""
+
+    expression: sp.Expr
+    text: str  # canonical, in the safe-parser syntax
+    skeleton: str  # the structure with coefficient slots c0, c1, ...
+    coefficients: tuple[float, ...]  # values of c0, c1, ... in slot order
+    error: float  # eq. 1 against the data on the full grid
+    complexity: int
+    seconds: float
+    engine: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Candidates for one curve, best first."""
+
+    candidates: tuple[Candidate, ...]
+    seconds: float
+    engine: str
+
+    @property
+    def best(self) -> Candidate | None:
+        """The top-ranked candidate, if any."""
+        return self.candidates[0] if self.candidates else None
+
+
+class Engine(Protocol):
+    """A symbolic regression engine."""
+
+    name: str
+
+    def fit(self, x: np.ndarray, y: np.ndarray, *, noise: float | None = None,
+            ctx: ToolContext | None = None) -> FitResult:
+        """Closed forms for y(x), best first; `noise` is the data's estimated max-abs error."""
+        ...
+
+
+@dataclass
+class _Fit:
+    skeleton: Skeleton
+    theta: np.ndarray
+    linear: np.ndarray
+    mse: float
+    theta_sigma: np.ndarray
+    linear_sigma: np.ndarray
+
+
+def _solve(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Least-squares coefficients and residual of y ≈ design @ c (columns scaled for stability)."""
+    if not np.all(np.isfinite(design)):
+        return None
+    norms = np.linalg.norm(design, axis=0)
+    norms[norms == 0] = 1.0
+    scaled, *_ = np.linalg.lstsq(design / norms, y, rcond=None)
+    coefficients = scaled / norms
+    return coefficients, y - design @ coefficients
+
+
+def _grid_costs(skeleton: Skeleton, starts: np.ndarray, x: np.ndarray,
+                y: np.ndarray) -> np.ndarray:
+    """Residual sum of squares at every start at once (batched normal equations)."""
+    with np.errstate(all="ignore"):
+        designs = np.stack([skeleton.design(x, theta) for theta in starts])  # (s, n, k)
+        norms = np.linalg.norm(designs, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        designs = designs / norms
+        gram = designs.transpose(0, 2, 1) @ designs + 1e-12 * np.eye(designs.shape[2])
+        rhs = designs.transpose(0, 2, 1) @ y
+        try:
+            coefficients = np.linalg.solve(gram, rhs[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            return np.full(len(starts), np.inf)
+        residual = y - np.einsum("snk,sk->sn", designs, coefficients)
+        costs = np.einsum("sn,sn->s", residual, residual)
+    costs[~np.isfinite(costs)] = np.inf
+    return costs
+
+
+def _linear_sigma(design: np.ndarray, mse: float) -> np.ndarray:
+    norms = np.linalg.norm(design, axis=0)
+    norms[norms == 0] = 1.0
+    scaled = design / norms
+    covariance = np.linalg.pinv(scaled.T @ scaled) * mse
+    return np.sqrt(np.clip(np.diag(covariance), 0, None)) / norms
+
+
+class GrammarEngine:
+    """Enumerate grammar skeletons, fit by variable projection, choose by description length."""
+
+    name = "grammar"
+
+    def __init__(self, *, fit_points: int = 256, top: int = 5,
+                 blocks: tuple[Block, ...] = BLOCKS, refine_starts: int = 3) -> None:
+        self.fit_points = fit_points
+        self.top = top
+        self.skeletons = skeletons(blocks)
+        self.refine_starts = refine_starts
+
+    def fit(self, x: np.ndarray, y: np.ndarray, *, noise: float | None = None,
+            ctx: ToolContext | None = None) -> FitResult:
+        """Closed forms for y(x), simplest adequate first."""
+        started = time.perf_counter()
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if x.shape != y.shape or x.ndim != 1 or len(x) < 8:
+            raise ValueError("fit needs 1-D x and y of equal length (at least 8 points)")
+        if not np.all(np.isfinite(y)):
+            return FitResult((), time.perf_counter() - started, self.name)
+        scale = float(np.max(np.abs(y))) or 1.0
+        # The floor below which residuals are measurement noise, never less than rounding.
+        sigma = max(noise if noise is not None else 0.0, 1e-12 * scale) / scale
+        pick = np.unique(np.linspace(0, len(x) - 1, min(self.fit_points, len(x))).astype(int))
+        xs, ys = x[pick], y[pick] / scale
+        span = float(x.max() - x.min()) or 1.0
+
+        fits: list[_Fit] = []
+        adequate_at: int | None = None
+        for skeleton in self.skeletons:
+            if adequate_at is not None and skeleton.n_params > adequate_at:
+                break  # everything left is more complex than a form that already fits
+            if ctx is not None:
+                ctx.check_cancelled()
+            fit = self._fit_skeleton(skeleton, xs, ys, span)
+            if fit is None:
+                continue
+            fit = self._prune(fit, xs, ys, sigma)
+            fits.append(fit)
+            if fit.mse <= sigma**2:
+                adequate = fit.skeleton.n_params
+                adequate_at = adequate if adequate_at is None else min(adequate_at, adequate)
+
+        n = len(xs)
+        ranked = sorted(fits, key=lambda f: n * math.log(f.mse / sigma**2 + 1.0)
+                        + f.skeleton.n_params * math.log(n))
+        candidates = []
+        seen: set[str] = set()
+        for fit in ranked:
+            candidate = self._candidate(fit, x, y, scale, sigma, started)
+            if candidate is not None and candidate.text not in seen:
+                seen.add(candidate.text)
+                candidates.append(candidate)
+            if len(candidates) == self.top:
+                break
+        return FitResult(tuple(candidates), time.perf_counter() - started, self.name)
+
+    # ---- fitting one skeleton ------------------------------------------------------------
+
+    def _fit_skeleton(self, skeleton: Skeleton, x: np.ndarray, y: np.ndarray,
+                      span: float, starts: np.ndarray | None = None) -> _Fit | None:
+        if skeleton.block is None:
+            return self._finish(skeleton, np.zeros(0), x, y)
+        bounds = np.array(skeleton.block.bounds, dtype=float)
+        if starts is None:
+            starts = skeleton.block.start_grid(span)
+            starts = starts[np.all((starts > bounds[:, 0]) & (starts < bounds[:, 1]), axis=1)]
+            costs = _grid_costs(skeleton, starts, x, y)
+            order = np.argsort(costs)[: self.refine_starts]
+            starts = starts[order][np.isfinite(costs[order])]
+        best: _Fit | None = None
+        for start in starts:
+            theta = self._refine(skeleton, start, bounds, x, y)
+            fit = self._finish(skeleton, theta, x, y)
+            if fit is not None and (best is None or fit.mse < best.mse):
+                best = fit
+        return best
+
+    @staticmethod
+    def _residual(skeleton: Skeleton, theta: np.ndarray, x: np.ndarray,
+                  y: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            solved = _solve(skeleton.design(x, theta), y)
+        return solved[1] if solved is not None else np.full_like(y, 1e6)
+
+    def _refine(self, skeleton: Skeleton, start: np.ndarray, bounds: np.ndarray,
+                x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        # Levenberg–Marquardt: damped steps, so no step size to tune or diverge. Leaving the
+        # bounds (where an atom stops being defined) costs a large residual instead.
+        def residual(theta: np.ndarray) -> np.ndarray:
+            if np.any(theta < bounds[:, 0]) or np.any(theta > bounds[:, 1]):
+                return np.full_like(y, 1e3)
+            return self._residual(skeleton, theta, x, y)
+
+        result = least_squares(residual, start, method="lm", x_scale="jac", xtol=1e-13,
+                               ftol=1e-13, gtol=1e-13, max_nfev=60 * (len(start) + 1))
+        return result.x
+
+    def _finish(self, skeleton: Skeleton, theta: np.ndarray, x: np.ndarray,
+                y: np.ndarray) -> _Fit | None:
+        with np.errstate(all="ignore"):
+            design = skeleton.design(x, theta)
+            solved = _solve(design, y)
+        if solved is None:
+            return None
+        linear, residual = solved
+        mse = float(residual @ residual) / len(y)
+        floor = max(mse, 1e-30)
+        theta_sigma = np.zeros_like(theta)
+        if len(theta):
+            jacobian = np.empty((len(y), len(theta)))
+            for i in range(len(theta)):
+                step = 1e-7 * max(1.0, abs(theta[i]))
+                shifted = theta.copy()
+                shifted[i] += step
+                jacobian[:, i] = (self._residual(skeleton, shifted, x, y) - residual) / step
+            theta_sigma = np.sqrt(np.clip(np.diag(np.linalg.pinv(jacobian.T @ jacobian)), 0,
+                                          None) * floor)
+        return _Fit(skeleton, theta, linear, mse, theta_sigma, _linear_sigma(design, floor))
+
+    def _prune(self, fit: _Fit, x: np.ndarray, y: np.ndarray, sigma: float) -> _Fit:
+        """Drop terms whose whole contribution is below the noise, while the fit stays adequate."""
+        tolerance = max(sigma**2, fit.mse) * 1.5
+        while fit.skeleton.n_linear > 1:
+            design = fit.skeleton.design(x, fit.theta)
+            contribution = np.abs(fit.linear) * np.max(np.abs(design), axis=0)
+            weakest = int(np.argmin(contribution))
+            if contribution[weakest] > 10 * sigma:
+                break
+            smaller = fit.skeleton.without(weakest)
+            if fit.skeleton.block is not None and not smaller.atoms:
+                break  # dropping the last atom leaves a polynomial, which is enumerated anyway
+            pruned = self._fit_skeleton(smaller, x, y, 1.0, starts=fit.theta[None, :]) \
+                if smaller.block is not None else self._finish(smaller, fit.theta, x, y)
+            if pruned is None or pruned.mse > tolerance:
+                break
+            fit = pruned
+        return fit
+
+    # ---- reporting -----------------------------------------------------------------------
+
+    def _candidate(self, fit: _Fit, x: np.ndarray, y: np.ndarray, scale: float, sigma: float,
+                   started: float) -> Candidate | None:
+        skeleton = fit.skeleton
+        # Uncertainties scale with the residual; measurement noise sets their floor.
+        inflate = math.sqrt(max(fit.mse, sigma**2) / max(fit.mse, 1e-30))
+        theta = np.array([_report(v, s * inflate)
+                          for v, s in zip(fit.theta, fit.theta_sigma, strict=True)])
+        linear = np.array([_report(v * scale, s * scale * inflate)
+                           for v, s in zip(fit.linear, fit.linear_sigma, strict=True)])
+        with np.errstate(all="ignore"):
+            values = skeleton.design(x, theta) @ linear
+        error = relative_error(y, values)
+        if not math.isfinite(error):
+            return None
+        slots = sp.symbols(f"c0:{skeleton.n_linear + skeleton.n_theta}")
+        linear_slots, theta_slots = slots[: skeleton.n_linear], slots[skeleton.n_linear:]
+        skeleton_expr = sum(c * t for c, t in zip(linear_slots, skeleton.terms(list(theta_slots)),
+                                                   strict=True))
+        expression = sum(_number(c) * t for c, t in zip(
+            linear, skeleton.terms([_number(v) for v in theta]), strict=True))
+        return Candidate(
+            expression=sp.Integer(expression) if isinstance(expression, int) else expression,
+            text=canonical(expression) if expression != 0 else "0",
+            skeleton=canonical(skeleton_expr),
+            coefficients=tuple(float(v) for v in (*linear, *theta)),
+            error=error,
+            complexity=skeleton.size(),
+            seconds=time.perf_counter() - started,
+            engine=self.name,
+            label=skeleton.label,
+        )
+
+
+def _report(value: float, sigma: float) -> float:
+    """Round a fitted value to the precision its uncertainty supports (no spurious digits)."""
+    if not math.isfinite(sigma) or sigma <= 0:
+        return float(value)
+    decimals = int(np.clip(math.floor(-math.log10(sigma)), 0, 12))
+    return round(float(value), decimals)
+
+
+def _number(value: float) -> sp.Expr:
+    """A sympy number: an Integer when the value is whole, else a Float."""
+    return sp.Integer(int(value)) if float(value).is_integer() else sp.Float(value)
+
+
+ENGINES: dict[str, Callable[[], Engine]] = {"grammar": GrammarEngine}
+
+
+def get_engine(name: str) -> Engine:
+    """An engine by name (optional engines load their heavy dependencies only here)."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; choose from {', '.join(sorted(ENGINES))}")
+    return ENGINES[name]()
