@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import traceback
@@ -12,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from eudoxus.agent.output import emit_csv, emit_json, emit_table, note, stdout
+from eudoxus.agent.output import emit_csv, emit_json, emit_table, note, plain, stdout
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_STORE_UNAVAILABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -353,6 +354,66 @@ def query(
         emit_table(None, result.columns, result.rows[:max_rows])
         if len(result.rows) > max_rows:
             note(f"showing {max_rows} of {len(result.rows)} rows (use --json or --csv for all)")
+
+
+# ---- bench ------------------------------------------------------------------------------
+
+bench_app = typer.Typer(help="Benchmarks that write a table and JSON.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("sr")
+def bench_sr(
+    engine: Annotated[list[str] | None, typer.Option(
+        "--engine", help="Regression engine (repeat to compare engines in one run).")] = None,
+    families: Annotated[str, typer.Option(
+        help="paper, beyond, all, or comma-separated family names.")] = "paper",
+    n: Annotated[int, typer.Option("--n", min=1, help="Functions per family.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the built-in cases.")] = 0,
+    integrator: Annotated[str, typer.Option(
+        help="trapezoid (the paper's), simpson, gauss-legendre or nni.")] = "trapezoid",
+    cases: Annotated[Path | None, typer.Option(
+        help="JSONL file of external cases instead of the built-in ones.")] = None,
+    json_path: Annotated[Path | None, typer.Option(
+        "--json", help="Also write totals and per-case rows as JSON here.")] = None,
+) -> None:
+    """Sample f, measure its area, regress a closed form; score per family and engine."""
+    from eudoxus.agent import bench_sr as bench
+    from eudoxus.tools.integrate import INTEGRATORS
+    from eudoxus.tools.regress import ENGINES
+
+    engines = engine or ["grammar"]
+    for name in engines:
+        if name not in ENGINES:
+            raise BadInput(f"unknown engine {name!r}; choose from {', '.join(sorted(ENGINES))}")
+    if integrator not in INTEGRATORS:
+        raise BadInput(f"unknown integrator {integrator!r}; choose from "
+                       f"{', '.join(sorted(INTEGRATORS))}")
+    try:
+        chosen = bench.load_cases(cases) if cases else bench.builtin_cases(
+            bench.select_families(families), n, seed)
+    except (OSError, ValueError) as error:
+        raise BadInput(str(error).splitlines()[0]) from error
+    results = bench.run_bench(chosen, engines, integrator=integrator, progress=note)
+    config = {"engines": engines, "families": families if cases is None else None,
+              "n": n if cases is None else None, "seed": seed, "integrator": integrator,
+              "cases": str(cases) if cases else None, "T": 4.0, "points": 10_000}
+    document = bench.report(results, chosen, config)
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1f}"
+
+    for title, key in (("Symbolic regression per family", "families"), ("Totals", "totals")):
+        emit_table(title, ["family", "engine", "n", "% correct", "% approx", "median s", "p90 s"],
+                   [(s["family"], s["engine"], s["n"], pct(s["pct_correct"]),
+                     pct(s["pct_approx_correct"]), f"{s['median_seconds']:.3f}",
+                     f"{s['p90_seconds']:.3f}") for s in document[key]])
+    sources = sorted({r.truth_source for r in results})
+    note("truth: " + "; ".join(f"{s} = {document['truth'][s]}" for s in sources))
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(plain(document), indent=2) + "\n", encoding="utf-8")
+        note(f"wrote {json_path}")
 
 
 # ---- entry point ------------------------------------------------------------------------

@@ -95,9 +95,12 @@ class Skeleton:
 
     def design(self, x: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """Design matrix (len(x), n_linear): the monomials, then the atoms at θ."""
-        columns = [x**k if k else np.ones_like(x) for k in self.powers]
-        columns += [atom.values(x, theta) for atom in self.atoms]
-        return np.stack(columns, axis=1)
+        design = np.empty((len(x), self.n_linear))
+        for i, k in enumerate(self.powers):
+            design[:, i] = x**k if k else 1.0
+        for i, atom in enumerate(self.atoms, len(self.powers)):
+            design[:, i] = atom.values(x, theta)
+        return design
 
     def terms(self, theta: list[sp.Expr]) -> list[sp.Expr]:
         """The sympy terms that multiply each linear coefficient, in design-matrix order."""

@@ -122,7 +122,7 @@ class GrammarEngine:
     name = "grammar"
 
     def __init__(self, *, fit_points: int = 256, top: int = 5,
-                 blocks: tuple[Block, ...] = BLOCKS, refine_starts: int = 3) -> None:
+                 blocks: tuple[Block, ...] = BLOCKS, refine_starts: int = 2) -> None:
         self.fit_points = fit_points
         self.top = top
         self.skeletons = skeletons(blocks)
@@ -198,9 +198,21 @@ class GrammarEngine:
     @staticmethod
     def _residual(skeleton: Skeleton, theta: np.ndarray, x: np.ndarray,
                   y: np.ndarray) -> np.ndarray:
+        # The optimizer's inner loop: scaled normal equations are ~5x cheaper than an SVD and
+        # accurate enough to steer θ; the reported coefficients come from `_solve`.
         with np.errstate(all="ignore"):
-            solved = _solve(skeleton.design(x, theta), y)
-        return solved[1] if solved is not None else np.full_like(y, 1e6)
+            design = skeleton.design(x, theta)
+            norms = np.sqrt(np.einsum("nk,nk->k", design, design))
+            if not np.all(np.isfinite(norms)) or np.any(norms == 0):
+                return np.full_like(y, 1e3)
+            scaled = design / norms
+            gram = scaled.T @ scaled
+            gram[np.diag_indices_from(gram)] += 1e-13
+            try:
+                coefficients = np.linalg.solve(gram, scaled.T @ y)
+            except np.linalg.LinAlgError:
+                return np.full_like(y, 1e3)
+            return y - scaled @ coefficients
 
     def _refine(self, skeleton: Skeleton, start: np.ndarray, bounds: np.ndarray,
                 x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -211,8 +223,8 @@ class GrammarEngine:
                 return np.full_like(y, 1e3)
             return self._residual(skeleton, theta, x, y)
 
-        result = least_squares(residual, start, method="lm", x_scale="jac", xtol=1e-13,
-                               ftol=1e-13, gtol=1e-13, max_nfev=60 * (len(start) + 1))
+        result = least_squares(residual, start, method="lm", x_scale="jac", xtol=1e-12,
+                               ftol=1e-12, gtol=1e-12, max_nfev=40 * (len(start) + 1))
         return result.x
 
     def _finish(self, skeleton: Skeleton, theta: np.ndarray, x: np.ndarray,
@@ -249,8 +261,11 @@ class GrammarEngine:
             smaller = fit.skeleton.without(weakest)
             if fit.skeleton.block is not None and not smaller.atoms:
                 break  # dropping the last atom leaves a polynomial, which is enumerated anyway
-            pruned = self._fit_skeleton(smaller, x, y, 1.0, starts=fit.theta[None, :]) \
-                if smaller.block is not None else self._finish(smaller, fit.theta, x, y)
+            # Usually θ can stay put (a term below the noise did not shape it); near-collinear
+            # atoms need θ refitted without the term.
+            pruned = self._finish(smaller, fit.theta if smaller.block else np.zeros(0), x, y)
+            if smaller.block is not None and (pruned is None or pruned.mse > tolerance):
+                pruned = self._fit_skeleton(smaller, x, y, 1.0, starts=fit.theta[None, :])
             if pruned is None or pruned.mse > tolerance:
                 break
             fit = pruned
