@@ -33,3 +33,23 @@ def test_only_memory_imports_duckdb() -> None:
         if "import duckdb" in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def test_calculus_appears_only_in_benchmark_scoring() -> None:
+    """The scientist is never told calculus: a CAS integrates or differentiates only to score."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    allowed = {"agent/scoring.py"}
+    pattern = re.compile(
+        r"\b(?:sp|sympy)\.(?:integrate|diff|Derivative|Integral)\(|(?<!np)\.diff\("
+    )
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("agent", "tools", "memory", "models")
+        for path in (root / folder).rglob("*.py")
+        if str(path.relative_to(root)) not in allowed
+        and pattern.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
