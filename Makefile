@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-all lint format clean
+.PHONY: setup run bench test test-all lint format clean
 
 # The constraints file pins torch to the CPU build; without it pip pulls GBs of CUDA wheels.
 $(STAMP): pyproject.toml constraints.txt
@@ -21,6 +21,12 @@ run: setup
 	$(BIN)/eudoxus db migrate
 	$(BIN)/eudoxus db status
 	$(BIN)/eudoxus rules list
+	$(BIN)/eudoxus bench sr --families paper --n 5
+
+bench: setup
+	mkdir -p benchmarks/out
+	$(BIN)/eudoxus bench sr --families paper --n 100 --json benchmarks/out/sr-paper.json
+	$(BIN)/eudoxus bench sr --families beyond --n 50 --json benchmarks/out/sr-beyond.json
 
 lint: setup
 	$(BIN)/ruff check .
