@@ -3,7 +3,7 @@
 A skeleton is  c·1 + Σ_{k≤d} c_k·x^k + Σ_j c_j·atom_j(x; θ),  where the atoms of one *block* share
 nonlinear parameters θ. Atoms are built from a small grammar rather than a list of known answers:
 
-    atom  := u(θ·x) | x·u(θ·x) | exp(θ₁·x)·v(θ₂·x) | w(x + θ) | x^θ | (x + θ₁)^θ₂
+    atom  := u(θ·x) | x·u(θ·x) | exp(θ₁·x)·v(θ₂·x) | w(x + θ) | x·log(x + θ) | x^θ | (x + θ₁)^θ₂
     u     := sin | cos | exp | sinh | cosh | atan        v := sin | cos        w := log | 1/·
 
 Linear coefficients are solved in closed form; only θ is searched (variable projection).
@@ -199,6 +199,8 @@ BLOCKS: tuple[Block, ...] = (
     Block("power", (POWER,), ((1e-3, 12.0),), lambda s: np.linspace(0.05, 8.0, 80)[:, None]),
     Block("x-exp", (EXP, _times_x(EXP)), _RATE, _rate_grid, max_degree=1),
     Block("x-trig", (SIN, COS, _times_x(SIN), _times_x(COS)), _FREQ, _frequency_grid,
+          max_degree=1),
+    Block("x-log", (LOG_SHIFT, _times_x(LOG_SHIFT)), _SHIFT, _geo(0.005, 50.0, 40),
           max_degree=1),
     Block("shifted-power", (SHIFT_POWER,), ((1e-6, 1e4), (-6.0, 12.0)),
           _grid2(_geo(0.005, 50.0, 14), lambda s: np.linspace(-3.0, 6.0, 37)[:, None]),

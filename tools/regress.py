@@ -73,8 +73,10 @@ class _Fit:
     theta: np.ndarray
     linear: np.ndarray
     mse: float
-    theta_sigma: np.ndarray
+    theta_sigma: np.ndarray  # statistical standard errors (white-noise model)
     linear_sigma: np.ndarray
+    theta_effect: np.ndarray  # largest change of the curve per unit change of each parameter
+    linear_effect: np.ndarray
 
 
 def _solve(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -86,6 +88,14 @@ def _solve(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] |
     scaled, *_ = np.linalg.lstsq(design / norms, y, rcond=None)
     coefficients = scaled / norms
     return coefficients, y - design @ coefficients
+
+
+def _accurate_residual(skeleton: Skeleton, theta: np.ndarray, x: np.ndarray,
+                       y: np.ndarray) -> np.ndarray:
+    """Residual of the variable-projection problem solved by SVD least squares."""
+    with np.errstate(all="ignore"):
+        solved = _solve(skeleton.design(x, theta), y)
+    return solved[1] if solved is not None else np.full_like(y, 1e3)
 
 
 def _grid_costs(skeleton: Skeleton, starts: np.ndarray, x: np.ndarray,
@@ -154,7 +164,7 @@ class GrammarEngine:
             fit = self._fit_skeleton(skeleton, xs, ys, span)
             if fit is None:
                 continue
-            fit = self._prune(fit, xs, ys, sigma)
+            fit = self._snap(self._prune(fit, xs, ys, sigma), xs, ys, sigma)
             fits.append(fit)
             if fit.mse <= sigma**2:
                 adequate = fit.skeleton.n_params
@@ -189,10 +199,18 @@ class GrammarEngine:
             starts = starts[order][np.isfinite(costs[order])]
         best: _Fit | None = None
         for start in starts:
-            theta = self._refine(skeleton, start, bounds, x, y)
+            theta = self._refine(skeleton, start, bounds, x, y, self._residual)
             fit = self._finish(skeleton, theta, x, y)
             if fit is not None and (best is None or fit.mse < best.mse):
                 best = fit
+        if best is not None:
+            # The fast residual squares the conditioning; near an exact fit it stops resolving
+            # θ, so the winner is polished with the accurate (SVD) residual.
+            theta = self._refine(skeleton, best.theta, bounds, x, y, _accurate_residual,
+                                 max_nfev=15 * (len(best.theta) + 1))
+            polished = self._finish(skeleton, theta, x, y)
+            if polished is not None and polished.mse < best.mse:
+                best = polished
         return best
 
     @staticmethod
@@ -215,16 +233,18 @@ class GrammarEngine:
             return y - scaled @ coefficients
 
     def _refine(self, skeleton: Skeleton, start: np.ndarray, bounds: np.ndarray,
-                x: np.ndarray, y: np.ndarray) -> np.ndarray:
+                x: np.ndarray, y: np.ndarray, projected: Callable[..., np.ndarray],
+                max_nfev: int | None = None) -> np.ndarray:
         # Levenberg–Marquardt: damped steps, so no step size to tune or diverge. Leaving the
         # bounds (where an atom stops being defined) costs a large residual instead.
         def residual(theta: np.ndarray) -> np.ndarray:
             if np.any(theta < bounds[:, 0]) or np.any(theta > bounds[:, 1]):
                 return np.full_like(y, 1e3)
-            return self._residual(skeleton, theta, x, y)
+            return projected(skeleton, theta, x, y)
 
         result = least_squares(residual, start, method="lm", x_scale="jac", xtol=1e-12,
-                               ftol=1e-12, gtol=1e-12, max_nfev=40 * (len(start) + 1))
+                               ftol=1e-12, gtol=1e-12,
+                               max_nfev=max_nfev or 40 * (len(start) + 1))
         return result.x
 
     def _finish(self, skeleton: Skeleton, theta: np.ndarray, x: np.ndarray,
@@ -238,6 +258,7 @@ class GrammarEngine:
         mse = float(residual @ residual) / len(y)
         floor = max(mse, 1e-30)
         theta_sigma = np.zeros_like(theta)
+        theta_effect = np.zeros_like(theta)
         if len(theta):
             jacobian = np.empty((len(y), len(theta)))
             for i in range(len(theta)):
@@ -247,7 +268,9 @@ class GrammarEngine:
                 jacobian[:, i] = (self._residual(skeleton, shifted, x, y) - residual) / step
             theta_sigma = np.sqrt(np.clip(np.diag(np.linalg.pinv(jacobian.T @ jacobian)), 0,
                                           None) * floor)
-        return _Fit(skeleton, theta, linear, mse, theta_sigma, _linear_sigma(design, floor))
+            theta_effect = np.max(np.abs(jacobian), axis=0)
+        return _Fit(skeleton, theta, linear, mse, theta_sigma, _linear_sigma(design, floor),
+                    theta_effect, np.max(np.abs(design), axis=0))
 
     def _prune(self, fit: _Fit, x: np.ndarray, y: np.ndarray, sigma: float) -> _Fit:
         """Drop terms whose whole contribution is below the noise, while the fit stays adequate."""
@@ -271,17 +294,36 @@ class GrammarEngine:
             fit = pruned
         return fit
 
+    def _snap(self, fit: _Fit, x: np.ndarray, y: np.ndarray, sigma: float) -> _Fit:
+        """Replace a nonlinear parameter by the nearest integer when the data cannot tell them
+        apart: a shorter description of the same curve (x**3 rather than x**2.99999999)."""
+        tolerance = max(sigma**2, fit.mse) * 1.5
+        for i, value in enumerate(fit.theta):
+            whole = float(round(value))
+            if whole == value or whole == 0 or abs(whole - value) > 1e-3 * max(1.0, abs(value)):
+                continue
+            theta = fit.theta.copy()
+            theta[i] = whole
+            snapped = self._finish(fit.skeleton, theta, x, y)
+            if snapped is not None and snapped.mse <= tolerance:
+                fit = snapped
+        return fit
+
     # ---- reporting -----------------------------------------------------------------------
 
     def _candidate(self, fit: _Fit, x: np.ndarray, y: np.ndarray, scale: float, sigma: float,
                    started: float) -> Candidate | None:
         skeleton = fit.skeleton
-        # Uncertainties scale with the residual; measurement noise sets their floor.
+        # A parameter is known no better than the change that moves the curve by the measurement
+        # error (the integrator's error is systematic, so averaging over points does not shrink
+        # it), nor better than its statistical standard error.
         inflate = math.sqrt(max(fit.mse, sigma**2) / max(fit.mse, 1e-30))
-        theta = np.array([_report(v, s * inflate)
-                          for v, s in zip(fit.theta, fit.theta_sigma, strict=True)])
-        linear = np.array([_report(v * scale, s * scale * inflate)
-                           for v, s in zip(fit.linear, fit.linear_sigma, strict=True)])
+        theta = np.array([_report(v, max(s * inflate, sigma / max(e, 1e-300)))
+                          for v, s, e in zip(fit.theta, fit.theta_sigma, fit.theta_effect,
+                                             strict=True)])
+        linear = np.array([_report(v * scale, scale * max(s * inflate, sigma / max(e, 1e-300)))
+                           for v, s, e in zip(fit.linear, fit.linear_sigma, fit.linear_effect,
+                                              strict=True)])
         with np.errstate(all="ignore"):
             values = skeleton.design(x, theta) @ linear
         error = relative_error(y, values)
