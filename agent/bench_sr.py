@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -81,8 +82,10 @@ def builtin_cases(families: Sequence[Family], n: int, seed: int) -> list[Case]:
     from eudoxus.agent.scoring import exact_integral  # CAS: scoring only
 
     cases = []
-    for index, family in enumerate(families):
-        batch = sample_random(family, n, ToolContext.seeded(seed, index), fill=True)
+    for family in families:
+        # Seeded by name, so a family's cases do not depend on which others were selected.
+        stream = zlib.crc32(family.name.encode())
+        batch = sample_random(family, n, ToolContext.seeded(seed, stream), fill=True)
         for i, params in enumerate(batch.accepted_params):
             truth = exact_integral(family, params)
             cases.append(Case(f"{family.name}-{i}", family.name, family.instantiate(params),

@@ -314,16 +314,22 @@ class GrammarEngine:
     def _candidate(self, fit: _Fit, x: np.ndarray, y: np.ndarray, scale: float, sigma: float,
                    started: float) -> Candidate | None:
         skeleton = fit.skeleton
-        # A parameter is known no better than the change that moves the curve by the measurement
-        # error (the integrator's error is systematic, so averaging over points does not shrink
-        # it), nor better than its statistical standard error.
-        inflate = math.sqrt(max(fit.mse, sigma**2) / max(fit.mse, 1e-30))
-        theta = np.array([_report(v, max(s * inflate, sigma / max(e, 1e-300)))
+        # A parameter is known no better than its standard error given the actual residual, nor
+        # better than the change that moves the curve by the measurement error. (That error is
+        # smooth and systematic, not white noise, so it is not divided among the points.)
+        theta = np.array([_report(v, max(s, sigma / max(e, 1e-300)))
                           for v, s, e in zip(fit.theta, fit.theta_sigma, fit.theta_effect,
                                              strict=True)])
-        linear = np.array([_report(v * scale, scale * max(s * inflate, sigma / max(e, 1e-300)))
+        linear = np.array([_report(v * scale, scale * max(s, sigma / max(e, 1e-300)))
                            for v, s, e in zip(fit.linear, fit.linear_sigma, fit.linear_effect,
                                               strict=True)])
+        if 0 in skeleton.powers and x[0] == 0 and abs(y[0]) <= sigma * scale:
+            # The area from 0 to 0 is exactly zero and carries no integration error, so the
+            # curve is pinned there: the constant is whatever makes the form vanish at 0.
+            at_zero = skeleton.design(x[:1], theta)[0]
+            constant = skeleton.powers.index(0)
+            others = np.delete(np.arange(len(linear)), constant)
+            linear[constant] = -float(at_zero[others] @ linear[others])
         with np.errstate(all="ignore"):
             values = skeleton.design(x, theta) @ linear
         error = relative_error(y, values)
@@ -349,11 +355,15 @@ class GrammarEngine:
 
 
 def _report(value: float, sigma: float) -> float:
-    """Round a fitted value to the precision its uncertainty supports (no spurious digits)."""
+    """The shortest decimal within the value's uncertainty: no spurious digits, and no digit
+    dropped that the data support (−0.1349999 ± 1e-6 is −0.135, not −0.13)."""
     if not math.isfinite(sigma) or sigma <= 0:
         return float(value)
-    decimals = int(np.clip(math.floor(-math.log10(sigma)), 0, 12))
-    return round(float(value), decimals)
+    for decimals in range(13):
+        shortest = round(float(value), decimals)
+        if abs(shortest - value) <= sigma:
+            return shortest
+    return float(value)
 
 
 def _number(value: float) -> sp.Expr:
