@@ -96,10 +96,13 @@ class Skeleton:
     def design(self, x: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """Design matrix (len(x), n_linear): the monomials, then the atoms at θ."""
         design = np.empty((len(x), self.n_linear))
-        for i, k in enumerate(self.powers):
-            design[:, i] = x**k if k else 1.0
-        for i, atom in enumerate(self.atoms, len(self.powers)):
-            design[:, i] = atom.values(x, theta)
+        # The search probes θ where atoms are undefined (log of a negative shift); those give
+        # non-finite columns, which the fit rejects, so the warnings are noise.
+        with np.errstate(all="ignore"):
+            for i, k in enumerate(self.powers):
+                design[:, i] = x**k if k else 1.0
+            for i, atom in enumerate(self.atoms, len(self.powers)):
+                design[:, i] = atom.values(x, theta)
         return design
 
     def terms(self, theta: list[sp.Expr]) -> list[sp.Expr]:
