@@ -355,13 +355,13 @@ class GrammarEngine:
 
 
 def _report(value: float, sigma: float) -> float:
-    """The shortest decimal within the value's uncertainty: no spurious digits, and no digit
-    dropped that the data support (−0.1349999 ± 1e-6 is −0.135, not −0.13)."""
+    """The shortest decimal consistent with the value (within 2σ): no spurious digits, and no
+    digit dropped that the data support (−0.1349999 ± 1e-7 is −0.135, not −0.13)."""
     if not math.isfinite(sigma) or sigma <= 0:
         return float(value)
     for decimals in range(13):
         shortest = round(float(value), decimals)
-        if abs(shortest - value) <= sigma:
+        if abs(shortest - value) <= 2 * sigma:
             return shortest
     return float(value)
 
