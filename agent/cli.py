@@ -386,6 +386,10 @@ def bench_sr(
     for name in engines:
         if name not in ENGINES:
             raise BadInput(f"unknown engine {name!r}; choose from {', '.join(sorted(ENGINES))}")
+        try:
+            ENGINES[name]()  # an optional engine whose package is missing says so here
+        except RuntimeError as error:
+            raise BadInput(str(error)) from error
     if integrator not in INTEGRATORS:
         raise BadInput(f"unknown integrator {integrator!r}; choose from "
                        f"{', '.join(sorted(INTEGRATORS))}")

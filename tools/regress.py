@@ -374,6 +374,22 @@ def _number(value: float) -> sp.Expr:
 ENGINES: dict[str, Callable[[], Engine]] = {"grammar": GrammarEngine}
 
 
+def _register_optional_engines() -> None:
+    """EQL (torch) and peer engines, whose heavy imports happen only when one is built."""
+    from eudoxus.tools.peers import register_peers
+
+    def eql() -> Engine:
+        from eudoxus.tools.eql import EqlEngine
+
+        return EqlEngine()
+
+    ENGINES["eql"] = eql
+    register_peers(ENGINES)
+
+
+_register_optional_engines()
+
+
 def get_engine(name: str) -> Engine:
     """An engine by name (optional engines load their heavy dependencies only here)."""
     if name not in ENGINES:
