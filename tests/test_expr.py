@@ -493,3 +493,10 @@ def test_package_sources_never_eval_text(package: str) -> None:
         if (calls := _banned_calls(path.read_text(encoding="utf-8")))
     }
     assert offenders == {}
+
+
+def test_float_and_rational_exponents_of_the_same_curve_are_the_same_answer() -> None:
+    # expand splits (x+a)**(3/2) but not (x+a)**1.5; the verdict must not depend on that.
+    assert is_correct("-0.96666668*(x + 0.15)**1.5 + 0.0561583",
+                      "-29*(x + 3/20)**(3/2)/30 + 29*sqrt(15)/2000")
+    assert not is_correct("x**2.5", "x**2.49")

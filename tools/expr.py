@@ -445,6 +445,11 @@ def _as_expr(value: sympy.Expr | str) -> sympy.Expr:
 def _normal_form(expr: sympy.Expr, decimals: int) -> sympy.Expr:
     if _expanded_terms(expr) > MAX_EXPAND_TERMS:
         raise ExprError(f"expression too large to expand (limit {MAX_EXPAND_TERMS} terms)")
+    # A float exponent becomes the exact decimal it stands for (1.5 -> 3/2): expand splits
+    # rational powers, (x+a)**(3/2) -> x*(x+a)**(1/2) + a*(x+a)**(1/2), but not float ones, so
+    # otherwise the same curve written two ways would expand to different trees.
+    expr = expr.replace(lambda e: e.is_Pow and e.exp.is_Float,
+                        lambda e: sympy.Pow(e.base, sympy.Rational(repr(float(e.exp)))))
     # Expand exactly first (cancellations stay exact), then turn pi, E, sqrt(2)... into numbers.
     expr = sympy.expand(expr).evalf()
     # Sums of rounded floats can land between doubles again; a second pass settles them.
