@@ -436,7 +436,10 @@ def _exit_code(error: BaseException) -> tuple[int, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # see DESIGN §8: BLAS threads fight for cores
+    # DESIGN §8: with more BLAS threads than free cores a step runs 2x slower; set before numpy
+    # is first imported (the commands import it lazily).
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
     try:
         app(args=argv, prog_name="eudoxus", standalone_mode=False)
         return EXIT_OK
