@@ -34,7 +34,7 @@ from sympy.simplify.fu import TR8
 
 from eudoxus.tools.context import ToolContext
 from eudoxus.tools.expr import ExprError, canonical, relative_error, to_numpy
-from eudoxus.tools.regress import Candidate, FitResult
+from eudoxus.tools.regress import Candidate, FitResult, distinct_best
 
 ENGINE_VERSION = "eql-1"
 PRIMITIVES = ("id", "sin", "cos", "exp")
@@ -429,15 +429,9 @@ class EqlEngine:
             if model is not None:
                 models.append(model)
         models.sort(key=lambda m: _score(m.mse, len(m.terms) + len(m.thetas), len(ys), sigma))
-        candidates, seen = [], set()
-        for model in models:
-            candidate = self._candidate(model, x, y, xs, ys, scale, sigma, started)
-            if candidate is not None and candidate.text not in seen:
-                seen.add(candidate.text)
-                candidates.append(candidate)
-            if len(candidates) == self.top:
-                break
-        return FitResult(tuple(candidates), time.perf_counter() - started, self.name)
+        best = distinct_best((self._candidate(model, x, y, xs, ys, scale, sigma, started)
+                              for model in models), self.top)
+        return FitResult(best, time.perf_counter() - started, self.name)
 
     def _candidate(self, model: _Model, x: np.ndarray, y: np.ndarray, xs: np.ndarray,
                    ys: np.ndarray, scale: float, sigma: float, started: float) -> Candidate | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -77,6 +77,18 @@ class _Fit:
     linear_sigma: np.ndarray
     theta_effect: np.ndarray  # largest change of the curve per unit change of each parameter
     linear_effect: np.ndarray
+
+
+def distinct_best(candidates: Iterable[Candidate | None], top: int) -> tuple[Candidate, ...]:
+    """The first `top` candidates with distinct text, skipping failed ones (None); lazy, so
+    candidates past the cut are never built."""
+    chosen: dict[str, Candidate] = {}
+    for candidate in candidates:
+        if candidate is not None and candidate.text not in chosen:
+            chosen[candidate.text] = candidate
+            if len(chosen) == top:
+                break
+    return tuple(chosen.values())
 
 
 def _solve(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -173,16 +185,9 @@ class GrammarEngine:
         n = len(xs)
         ranked = sorted(fits, key=lambda f: n * math.log(f.mse / sigma**2 + 1.0)
                         + f.skeleton.n_params * math.log(n))
-        candidates = []
-        seen: set[str] = set()
-        for fit in ranked:
-            candidate = self._candidate(fit, x, y, scale, sigma, started)
-            if candidate is not None and candidate.text not in seen:
-                seen.add(candidate.text)
-                candidates.append(candidate)
-            if len(candidates) == self.top:
-                break
-        return FitResult(tuple(candidates), time.perf_counter() - started, self.name)
+        best = distinct_best((self._candidate(fit, x, y, scale, sigma, started) for fit in ranked),
+                             self.top)
+        return FitResult(best, time.perf_counter() - started, self.name)
 
     # ---- fitting one skeleton ------------------------------------------------------------
 
