@@ -22,7 +22,7 @@ from eudoxus.tools.context import ToolContext
 from eudoxus.tools.expr import ExprError, canonical, parse, relative_error, to_numpy, verdict
 from eudoxus.tools.families import FAMILIES, Family, get_family
 from eudoxus.tools.integrate import gauss_legendre, grid, integrate
-from eudoxus.tools.regress import get_engine
+from eudoxus.tools.regress import Engine, get_engine
 from eudoxus.tools.sample import sample_random
 
 TRUTH_CAS = "cas"  # sympy.integrate of the family template, scoring only
@@ -122,10 +122,11 @@ def _integrand_batch(cases: Sequence[Case]) -> Callable[[np.ndarray], np.ndarray
     return lambda points: np.stack([fn(points) for fn in functions])
 
 
-def run_bench(cases: Sequence[Case], engines: Sequence[str], *, integrator: str = "trapezoid",
-              T: float = 4.0, n_points: int = 10_000,
+def run_bench(cases: Sequence[Case], engines: Sequence[str | Engine], *,
+              integrator: str = "trapezoid", T: float = 4.0, n_points: int = 10_000,
               progress: Callable[[str], None] | None = None) -> list[CaseResult]:
-    """Measure, regress and judge every case with every engine."""
+    """Measure, regress and judge every case with every engine (names or built engines)."""
+    engines = [get_engine(e) if isinstance(e, str) else e for e in engines]  # built once
     x = grid(T, n_points)
     results: list[CaseResult] = []
     by_family: dict[str, list[Case]] = {}
@@ -138,10 +139,9 @@ def run_bench(cases: Sequence[Case], engines: Sequence[str], *, integrator: str 
         numeric = None
         if any(c.truth is None for c in members):
             numeric = gauss_legendre(batch, x, order=16).g
-        for engine_name in engines:
-            engine = get_engine(engine_name)
+        for engine in engines:
             if progress:
-                progress(f"{family}: {len(members)} functions, engine {engine_name}")
+                progress(f"{family}: {len(members)} functions, engine {engine.name}")
             for i, case in enumerate(members):
                 results.append(_judge(case, engine, x, areas.g[i], areas.error[i], share,
                                       None if numeric is None else numeric[i]))

@@ -383,11 +383,12 @@ def bench_sr(
     from eudoxus.tools.regress import ENGINES
 
     engines = engine or ["grammar"]
+    built = []
     for name in engines:
         if name not in ENGINES:
             raise BadInput(f"unknown engine {name!r}; choose from {', '.join(sorted(ENGINES))}")
         try:
-            ENGINES[name]()  # an optional engine whose package is missing says so here
+            built.append(ENGINES[name]())  # an optional engine's missing package says so here
         except RuntimeError as error:
             raise BadInput(str(error)) from error
     if integrator not in INTEGRATORS:
@@ -398,7 +399,7 @@ def bench_sr(
             bench.select_families(families), n, seed)
     except (OSError, ValueError) as error:
         raise BadInput(str(error).splitlines()[0]) from error
-    results = bench.run_bench(chosen, engines, integrator=integrator, progress=note)
+    results = bench.run_bench(chosen, built, integrator=integrator, progress=note)
     config = {"engines": engines, "families": families if cases is None else None,
               "n": n if cases is None else None, "seed": seed, "integrator": integrator,
               "cases": str(cases) if cases else None, "T": 4.0, "points": 10_000}

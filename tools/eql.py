@@ -34,7 +34,14 @@ from sympy.simplify.fu import TR8
 
 from eudoxus.tools.context import ToolContext
 from eudoxus.tools.expr import ExprError, canonical, relative_error, to_numpy
-from eudoxus.tools.regress import Candidate, FitResult, distinct_best
+from eudoxus.tools.regress import (
+    Candidate,
+    FitResult,
+    checked_curve,
+    distinct_best,
+    noise_floor,
+    subsample,
+)
 
 ENGINE_VERSION = "eql-1"
 PRIMITIVES = ("id", "sin", "cos", "exp")
@@ -399,15 +406,12 @@ class EqlEngine:
         """Closed forms for y(x) read off trained EQL networks, best first."""
         started = time.perf_counter()
         ctx = ctx or ToolContext()
-        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        if x.shape != y.shape or x.ndim != 1 or len(x) < 8:
-            raise ValueError("fit needs 1-D x and y of equal length (at least 8 points)")
+        x, y = checked_curve(x, y)
         if not np.all(np.isfinite(y)) or not np.all(np.isfinite(x)):
             return FitResult((), time.perf_counter() - started, self.name)
         scale = float(np.max(np.abs(y))) or 1.0
-        sigma = max(noise if noise is not None else 0.0, 1e-12 * scale) / scale
-        pick = np.unique(np.linspace(0, len(x) - 1, min(self.fit_points, len(x))).astype(int))
-        xs, ys = x[pick], y[pick] / scale
+        sigma = noise_floor(noise, scale)
+        xs, ys = subsample(x, y / scale, self.fit_points)
         low, span = float(xs.min()), float(xs.max() - xs.min()) or 1.0
         device = "cuda" if ctx.device.startswith("cuda") and torch.cuda.is_available() else "cpu"
         with _one_thread():

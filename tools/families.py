@@ -34,6 +34,7 @@ from eudoxus.tools.constraints import (
     NotZero,
     Positive,
     PositiveOnDomain,
+    X,
     _as_constraint,
     _fmt,
     _sorted_names,
@@ -47,7 +48,6 @@ __all__ = [
     "get_family", "paper_families",
 ]
 
-X = "x"
 DEFAULT_RANGE = (-10.0, 10.0)
 
 

@@ -265,19 +265,6 @@ def _text(expr: sp.Expr) -> str:
         return str(expr)
 
 
-def _checked(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.shape != y.shape or x.ndim != 1 or len(x) < 8:
-        raise ValueError("fit needs 1-D x and y of equal length (at least 8 points)")
-    return x, y
-
-
-def _subsample(x: np.ndarray, y: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Evenly spaced points including both ends, as our engine fits (same cost basis)."""
-    pick = np.unique(np.linspace(0, len(x) - 1, min(points, len(x))).astype(int))
-    return x[pick], y[pick]
-
-
 def _seed(ctx: ToolContext | None, default: int) -> int:
     return int(ctx.rng.integers(2**31 - 1)) if ctx is not None else default
 
@@ -320,12 +307,14 @@ class GplearnEngine:
             from gplearn.genetic import SymbolicRegressor
         except ImportError:
             raise _missing("gplearn") from None
-        x, y = _checked(x, y)
+        from eudoxus.tools.regress import checked_curve, subsample  # lazy: regress imports us
+
+        x, y = checked_curve(x, y)
         if not np.all(np.isfinite(y)):
             return _result([], started, self.name)
         # gplearn draws constants from (-1, 1): fit y / max|y| and scale the program back.
         scale = float(np.max(np.abs(y))) or 1.0
-        xs, ys = _subsample(x, y / scale, self.fit_points)
+        xs, ys = subsample(x, y / scale, self.fit_points)
         stop = max(noise / scale if noise is not None else 0.0, 1e-12)
         estimator = SymbolicRegressor(
             population_size=self.population_size, generations=1, warm_start=True,
@@ -382,12 +371,14 @@ class PyoperonEngine:
             from pyoperon.sklearn import SymbolicRegressor
         except ImportError:
             raise _missing("pyoperon") from None
-        x, y = _checked(x, y)
+        from eudoxus.tools.regress import checked_curve, subsample  # lazy: regress imports us
+
+        x, y = checked_curve(x, y)
         if not np.all(np.isfinite(y)):
             return _result([], started, self.name)
         if ctx is not None:
             ctx.check_cancelled()
-        xs, ys = _subsample(x, y, self.fit_points)
+        xs, ys = subsample(x, y, self.fit_points)
         estimator = SymbolicRegressor(
             allowed_symbols=self.allowed_symbols, population_size=self.population_size,
             generations=self.generations, max_length=self.max_length,

@@ -79,6 +79,25 @@ class _Fit:
     linear_effect: np.ndarray
 
 
+def checked_curve(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x and y as float arrays, or ValueError unless they are 1-D, equal and 8+ points long."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or len(x) < 8:
+        raise ValueError("fit needs 1-D x and y of equal length (at least 8 points)")
+    return x, y
+
+
+def noise_floor(noise: float | None, scale: float) -> float:
+    """The data's error relative to max|y|: below it residuals are noise (never below rounding)."""
+    return max(noise if noise is not None else 0.0, 1e-12 * scale) / scale
+
+
+def subsample(x: np.ndarray, y: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Evenly spaced points including both ends, so every engine fits on the same basis."""
+    pick = np.unique(np.linspace(0, len(x) - 1, min(points, len(x))).astype(int))
+    return x[pick], y[pick]
+
+
 def distinct_best(candidates: Iterable[Candidate | None], top: int) -> tuple[Candidate, ...]:
     """The first `top` candidates with distinct text, skipping failed ones (None); lazy, so
     candidates past the cut are never built."""
@@ -154,16 +173,12 @@ class GrammarEngine:
             ctx: ToolContext | None = None) -> FitResult:
         """Closed forms for y(x), simplest adequate first."""
         started = time.perf_counter()
-        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        if x.shape != y.shape or x.ndim != 1 or len(x) < 8:
-            raise ValueError("fit needs 1-D x and y of equal length (at least 8 points)")
+        x, y = checked_curve(x, y)
         if not np.all(np.isfinite(y)):
             return FitResult((), time.perf_counter() - started, self.name)
         scale = float(np.max(np.abs(y))) or 1.0
-        # The floor below which residuals are measurement noise, never less than rounding.
-        sigma = max(noise if noise is not None else 0.0, 1e-12 * scale) / scale
-        pick = np.unique(np.linspace(0, len(x) - 1, min(self.fit_points, len(x))).astype(int))
-        xs, ys = x[pick], y[pick] / scale
+        sigma = noise_floor(noise, scale)
+        xs, ys = subsample(x, y / scale, self.fit_points)
         span = float(x.max() - x.min()) or 1.0
 
         fits: list[_Fit] = []
