@@ -421,6 +421,10 @@ def bench_sr(
         note(f"wrote {json_path}")
 
 
+# Campaign commands (run, runs show, integrate, bench discovery) live in their own module and
+# register themselves on the apps above; imported here, once everything they use exists.
+from eudoxus.agent import cli_campaign  # noqa: E402, F401
+
 # ---- entry point ------------------------------------------------------------------------
 
 

@@ -220,6 +220,11 @@ class EventBus:
         """The sequence number of the most recently published event (start_seq if none)."""
         return self._seq
 
+    def advance_to(self, seq: int) -> None:
+        """Number on from at least `seq` (a resumed run continues its log's numbering)."""
+        with self._lock:
+            self._seq = max(self._seq, int(seq))
+
     def subscribe(self, handler: Handler) -> Callable[[], None]:
         """Call ``handler(event)`` for every later event; returns a function that unsubscribes."""
         with self._lock:

@@ -40,3 +40,12 @@ def exact_integral(family: Family, values: Sequence[float] | Mapping[str, float]
              for name, v in named.items()}
     result = general.xreplace(exact)
     return None if result.has(sp.nan, sp.zoo, sp.oo) else result
+
+
+def general_integral(template: sp.Expr, parameters: Sequence[str]) -> sp.Expr | None:
+    """∫₀ˣ template dt in plain parameter symbols (generic case: nonzero parameters), or None."""
+    generic = {sp.Symbol(name): sp.Symbol(name, real=True, nonzero=True) for name in parameters}
+    integral = sp.integrate(template.xreplace(generic).subs(X, _T), (_T, 0, X), conds="none")
+    if integral.has(sp.Integral):
+        return None
+    return integral.xreplace({v: k for k, v in generic.items()})

@@ -201,7 +201,23 @@ CREATE TABLE model_runs (
 );
 """
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _INITIAL),)
+# Wall time is kept per segment of a run (a start, then each resume): resumes can be told apart
+# and time between a kill and its resume is not counted. A new table rather than a runs
+# column, because DuckDB cannot ALTER a table that other tables reference.
+_RUN_SEGMENTS = """
+CREATE TABLE run_segments (
+    run_id       VARCHAR NOT NULL REFERENCES runs (run_id),
+    segment      INTEGER NOT NULL,
+    started_at   TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    wall_seconds DOUBLE NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, segment)
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _INITIAL),
+    Migration(2, "run segments", _RUN_SEGMENTS),
+)
 
 # Every table the first migration creates, in dependency order (parents first).
 TABLES: tuple[str, ...] = (
@@ -216,6 +232,7 @@ TABLES: tuple[str, ...] = (
     "rules",
     "rule_edges",
     "model_runs",
+    "run_segments",
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -110,12 +110,53 @@ MODEL_RUNS = NamedQuery(
     ("run_id",),
 )
 
+RUN_COUNTERS = NamedQuery(
+    "run_counters",
+    "What one run spent and found: functions, tool calls by kind, wall time, rules.",
+    """
+    SELECT
+        (SELECT count(*) FROM samples s JOIN experiments e USING (experiment_id)
+            WHERE e.run_id = $run_id AND s.accepted) AS functions,
+        (SELECT count(*) FROM samples s JOIN experiments e USING (experiment_id)
+            WHERE e.run_id = $run_id AND NOT s.accepted) AS rejected_draws,
+        (SELECT count(*) FROM experiments WHERE run_id = $run_id) AS tool_calls,
+        (SELECT coalesce(sum(n_items), 0) FROM experiments
+            WHERE run_id = $run_id AND tool = 'integrate') AS integrations,
+        (SELECT coalesce(sum(n_items), 0) FROM experiments
+            WHERE run_id = $run_id AND tool = 'regress') AS sr_calls,
+        (SELECT count(*) FROM experiments WHERE run_id = $run_id AND NOT ok) AS failed_calls,
+        (SELECT coalesce(sum(wall_seconds), 0) FROM run_segments
+            WHERE run_id = $run_id) AS wall_seconds,
+        (SELECT count(*) FROM run_segments WHERE run_id = $run_id) AS segments,
+        (SELECT coalesce(max(step), -1) + 1 FROM experiments WHERE run_id = $run_id) AS steps,
+        (SELECT count(*) FROM hypotheses WHERE run_id = $run_id) AS hypotheses,
+        (SELECT count(*) FROM hypotheses WHERE run_id = $run_id AND status = 'refuted')
+            AS refuted,
+        (SELECT count(*) FROM rules WHERE run_id = $run_id AND status = 'accepted')
+            AS rules_accepted
+    """,
+    ("run_id",),
+)
+
+FAMILY_OBSERVATIONS = NamedQuery(
+    "family_observations",
+    "Accepted best-rank observations of one family in one run, with the sample parameters.",
+    """
+    SELECT o.*, s.params AS params
+    FROM observations o JOIN samples s USING (sample_id) JOIN experiments e
+        ON e.experiment_id = o.experiment_id
+    WHERE e.run_id = $run_id AND s.family_id = $family_id AND o.rank = 1 AND o.accepted
+    ORDER BY o.observation_id
+    """,
+    ("run_id", "family_id"),
+)
+
 RULE_EDGES = NamedQuery("rule_edges", "Rule lineage links.", "SELECT * FROM rule_edges")
 
 NAMED_QUERIES: dict[str, NamedQuery] = {
     q.name: q
     for q in (
         RULES, RULE, RUNS, HYPOTHESES, HYPOTHESIS_EVENTS, EVIDENCE, EXPERIMENTS, FAMILIES,
-        MODEL_RUNS, RULE_EDGES,
+        MODEL_RUNS, RULE_EDGES, RUN_COUNTERS, FAMILY_OBSERVATIONS,
     )
 }

@@ -21,6 +21,7 @@ from eudoxus.memory.records import (
     Hypothesis,
     HypothesisEvent,
     ModelRun,
+    Observation,
     Rule,
     RuleEdge,
     Run,
@@ -104,6 +105,35 @@ class Store(StoreBase):
             RunSummary(from_row(Run, columns[:n_run], row[:n_run]), *row[n_run:])
             for row in cursor.fetchall()
         ]
+
+    def begin_segment(self, run_id: str) -> int:
+        """Open the next wall-time segment of a run (0 at start, then one per resume)."""
+        with self.transaction():
+            segment = int(self._fetch("SELECT coalesce(max(segment), -1) + 1 FROM run_segments "
+                                      "WHERE run_id = ?", [run_id])[0][0])
+            self._fetch("INSERT INTO run_segments (run_id, segment) VALUES (?, ?)",
+                        [run_id, segment])
+        return segment
+
+    def add_wall_seconds(self, run_id: str, segment: int, seconds: float) -> None:
+        """Add wall time to a segment (called in each step's transaction)."""
+        self._fetch("UPDATE run_segments SET wall_seconds = wall_seconds + ? "
+                    "WHERE run_id = ? AND segment = ?", [float(seconds), run_id, segment])
+
+    def run_counters(self, run_id: str) -> dict[str, Any]:
+        """Functions, tool calls, SR calls, wall seconds and rules of one run."""
+        cursor = self._con.execute(queries.RUN_COUNTERS.sql, {"run_id": run_id})
+        columns = [d[0] for d in cursor.description]
+        return dict(zip(columns, cursor.fetchall()[0], strict=True))
+
+    def family_observations(self, run_id: str, family_id: int) -> list[tuple[Observation,
+                                                                          list[float]]]:
+        """Best accepted observations of one family in a run, each with its sample's params."""
+        cursor = self._con.execute(queries.FAMILY_OBSERVATIONS.sql,
+                                   {"run_id": run_id, "family_id": family_id})
+        columns = [d[0] for d in cursor.description]
+        return [(from_row(Observation, columns[:-1], row[:-1]), list(row[-1]))
+                for row in cursor.fetchall()]
 
     # ---- families and experiments --------------------------------------------------------
 

@@ -67,7 +67,7 @@ def test_db_migrate_status_snapshot_backup(capsys, lab, tmp_path) -> None:
     assert code == 0 and "schema version 1" in out and "initial schema" in out
     code, out, _ = run_cli(capsys, "db", "status", "--json", "--home", home)
     status = json.loads(out)
-    assert code == 0 and status["schema_version"] == status["latest_version"] == 1
+    assert code == 0 and status["schema_version"] == status["latest_version"] == 2
     assert status["table_rows"]["rules"] == 0
     code, out, _ = run_cli(capsys, "db", "snapshot", "--home", home)
     assert code == 0 and lab.snapshot_path.exists()
