@@ -271,33 +271,48 @@ def rules_show(
         rule = store.get_rule(rule_id)
         if rule is None:
             raise BadInput(f"no rule with id {rule_id}")
-        history = store.hypothesis_events(rule.hypothesis_id) if rule.hypothesis_id else []
-        evidence = store.evidence(rule.hypothesis_id) if rule.hypothesis_id else []
+        hypothesis = store.get_hypothesis(rule.hypothesis_id) if rule.hypothesis_id else None
+        history = store.hypothesis_events(rule.hypothesis_id) if hypothesis else []
+        evidence = store.evidence(rule.hypothesis_id) if hypothesis else []
+        # The paper's tables: one regression table per coefficient law behind the rule.
+        laws = [store.get_hypothesis(i) for i in
+                (hypothesis.details.get("coefficients", []) if hypothesis else [])]
+        tables = [(law, store.evidence(law.hypothesis_id, "regression")) for law in laws if law]
+        edges = [e for e in store.rule_edges() if rule_id in (e.src_rule_id, e.dst_rule_id)]
     regressions = [e for e in evidence if e.kind == "regression"]
     tests = [e for e in evidence if e.kind == "falsification"]
     if as_json:
         emit_json({**_rule_json(rule), "srepr": rule.srepr, "audit_detail": rule.audit_detail,
                    "history": history, "regressions": regressions,
-                   "falsification": tests})
+                   "coefficient_laws": [{"statement": law.statement, "regressions": rows}
+                                        for law, rows in tables],
+                   "falsification": tests, "lineage": edges})
         return
     stdout.print(f"[bold]Rule {rule.rule_id}[/bold] ({rule.kind}, {rule.status})")
     stdout.print(f"  ∫₀ˣ {rule.integrand} dx = {rule.statement}", markup=False, highlight=False)
     if rule.conditions:
         stdout.print(f"  when {', '.join(rule.conditions)}", markup=False, highlight=False)
     stdout.print(f"  family {rule.family or '-'}, run {rule.run_id or '-'}, "
-                 f"accepted {rule.accepted_at:%Y-%m-%d %H:%M:%S}", markup=False)
+                 f"accepted {rule.accepted_at:%Y-%m-%d %H:%M:%S}, "
+                 f"found by {rule.provenance.get('found_by', '-')}", markup=False)
     stdout.print(f"  falsification: {rule.n_falsification} fresh functions, max eq.1 error "
                  f"{rule.max_error if rule.max_error is not None else '-'}", markup=False)
     stdout.print(f"  symbolic audit (outside knowledge, never decides): "
                  f"{_audit_text(rule.audit_passed)} {rule.audit_detail or ''}", markup=False)
-    if regressions:
-        emit_table("Regression evidence", ["predictor", "R²", "slope", "intercept"],
-                   [(e.predictor, e.r2, e.slope, e.intercept) for e in regressions])
+    for law, rows in [(None, regressions), *tables]:
+        if rows:
+            best = sorted(rows, key=lambda e: -(e.r2 if e.r2 is not None else -1))[:12]
+            emit_table(f"Regressions for {law.statement}" if law else "Regression evidence",
+                       ["predictor", "R²", "slope", "intercept", "passed"],
+                       [(e.predictor, e.r2, e.slope, e.intercept, e.passed) for e in best])
     if tests:
         failed = sum(1 for e in tests if e.passed is False)
         emit_table(f"Falsification ({len(tests)} cases, {failed} failed; first 20)",
                    ["sample", "predicted", "measured", "error", "passed"],
                    [(e.sample_id, e.predicted, e.measured, e.error, e.passed) for e in tests[:20]])
+    if edges:
+        emit_table("Lineage", ["from rule", "relation", "to rule"],
+                   [(e.src_rule_id, e.relation, e.dst_rule_id) for e in edges])
     if history:
         emit_table("Hypothesis history", ["when", "from", "to", "reason"],
                    [(f"{h.changed_at:%H:%M:%S}", h.from_status or "", h.to_status, h.reason)
@@ -446,8 +461,10 @@ def main(argv: list[str] | None = None) -> int:
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
     try:
-        app(args=argv, prog_name="eudoxus", standalone_mode=False)
-        return EXIT_OK
+        # Without standalone mode, click returns the code of a `typer.Exit(code)` instead of
+        # raising it; a command that finished normally returns None.
+        code = app(args=argv, prog_name="eudoxus", standalone_mode=False)
+        return code if isinstance(code, int) else EXIT_OK
     except typer.Exit as done:
         return done.exit_code
     except typer.Abort:
@@ -473,4 +490,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Under `python -m` this file is __main__, a second copy of the module: the campaign commands
+    # register on the package module's app, so run that one.
+    from eudoxus.agent.cli import main as package_main
+
+    sys.exit(package_main())

@@ -376,7 +376,7 @@ def _accept(step: Step, hypothesis: Hypothesis, trial: _Trial,
     names = ("a", "n") if meta else trial.family.parameters
     statement = parse(hypothesis.statement, symbols=["x", *names])
     integrand = generalize.META_INTEGRAND if meta else trial.family.template
-    passed, detail = verify.audit(integrand, statement)
+    passed, detail = verify.audit(integrand, statement, nonnegative=("n",) if meta else ())
     derived = hypothesis.details.get("derived_from_rule")
     provenance = {"hypothesis_id": hypothesis.hypothesis_id, "falsified_by": eid,
                   "found_by": ("power-law regression over accepted rules" if meta else

@@ -64,7 +64,7 @@ def test_empty_store_works_and_says_so(capsys, lab) -> None:
 def test_db_migrate_status_snapshot_backup(capsys, lab, tmp_path) -> None:
     home = str(lab.home)
     code, out, _ = run_cli(capsys, "db", "migrate", "--home", home)
-    assert code == 0 and "schema version 1" in out and "initial schema" in out
+    assert code == 0 and "schema version 2" in out and "run segments" in out
     code, out, _ = run_cli(capsys, "db", "status", "--json", "--home", home)
     status = json.loads(out)
     assert code == 0 and status["schema_version"] == status["latest_version"] == 2
@@ -131,3 +131,85 @@ def test_locked_store_with_snapshot_reads_it_and_says_so(capsys, lab) -> None:
         code, out, err = run_cli(capsys, "runs", "list", "--json", "--home", str(lab.home))
     assert code == 0 and "snapshot" in err
     assert [r["run"]["run_id"] for r in json.loads(out)] == ["held"]
+
+
+# ---- campaign commands ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def campaign_lab(tmp_path_factory) -> tuple[Lab, str]:
+    """A lab where a small campaign (poly0, poly1) ran through the CLI."""
+    lab = Lab(tmp_path_factory.mktemp("cli") / "lab")
+    code = main(["run", "--preset", "smoke", "--families", "poly0,poly1", "--workers", "0",
+                 "--home", str(lab.home)])
+    assert code == 0
+    with Store.open_read_only(lab.home) as store:
+        return lab, store.list_runs()[0].run.run_id
+
+
+def test_run_prints_the_rules_it_found(tmp_path, capsys) -> None:
+    code, out, err = run_cli(capsys, "run", "--preset", "smoke", "--families", "poly0",
+                             "--workers", "0", "--home", str(tmp_path / "lab"))
+    assert code == 0
+    assert "a0*x" in out and "Discovered rules" in out
+    assert "completed" in err
+
+
+def test_runs_show_json_counts_what_was_spent(campaign_lab, capsys) -> None:
+    lab, run_id = campaign_lab
+    code, out, _ = run_cli(capsys, "runs", "show", run_id, "--json", "--home", str(lab.home))
+    document = json.loads(out)
+    counters = document["counters"]
+    assert code == 0 and document["status"] == "completed"
+    assert counters["functions"] > 0 and counters["sr_calls"] > 0
+    assert counters["rules_accepted"] == 2 and counters["wall_seconds"] > 0
+    assert {r["family"] for r in document["rules"]} == {"poly0", "poly1"}
+
+
+def test_rules_list_json_has_what_a_scientist_needs(campaign_lab, capsys) -> None:
+    lab, run_id = campaign_lab
+    code, out, _ = run_cli(capsys, "rules", "list", "--json", "--home", str(lab.home))
+    rule = next(r for r in json.loads(out) if r["family"] == "poly1")
+    assert rule["integrand"] == "a0 + a1*x" and rule["integral"] == "a0*x + a1*x**2/2"
+    assert rule["run_id"] == run_id and rule["audit_passed"] is True
+    assert rule["evidence"]["falsification"] == 12 and rule["evidence"]["max_error"] < 1e-5
+
+
+def test_rules_show_has_regressions_and_falsification(campaign_lab, capsys) -> None:
+    lab, _ = campaign_lab
+    with Store.open_read_only(lab.home) as store:
+        rule_id = next(r.rule_id for r in store.list_rules() if r.family == "poly1")
+    code, out, _ = run_cli(capsys, "rules", "show", str(rule_id), "--json", "--home",
+                           str(lab.home))
+    document = json.loads(out)
+    assert code == 0 and len(document["falsification"]) == 12
+    assert document["coefficient_laws"] and document["coefficient_laws"][0]["regressions"]
+
+
+def test_integrate_answers_from_rules_with_provenance(campaign_lab, capsys) -> None:
+    lab, _ = campaign_lab
+    code, out, err = run_cli(capsys, "integrate", "3*x + 2", "--json", "--home", str(lab.home))
+    document = json.loads(out)
+    assert code == 0 and document["covered"]
+    assert document["integral"] in ("3*x**2/2 + 2*x", "2*x + 3*x**2/2")
+    assert document["steps"] and all(s["rule_id"] for s in document["steps"])
+    assert document["check"]["eq1_error"] < 1e-6
+
+
+def test_integrate_says_plainly_when_no_rule_covers(campaign_lab, capsys) -> None:
+    lab, _ = campaign_lab
+    code, out, _ = run_cli(capsys, "integrate", "tanh(x)", "--home", str(lab.home))
+    assert code == 1 and "No accepted rule covers" in out and "tanh(x)" in out
+    code, _, err = run_cli(capsys, "integrate", "__import__('os')", "--home", str(lab.home))
+    assert code == 2 and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "-1"], "must not be negative"),
+    (["--families", "poly0,nope"], "unknown family nope"),
+    (["--resume", "no-such-run"], "no run"),
+    (["--preset", "nope"], "unknown preset"),
+])
+def test_run_refuses_bad_input_in_one_line(tmp_path, capsys, args, message) -> None:
+    code, _, err = run_cli(capsys, "run", *args, "--home", str(tmp_path / "lab"))
+    assert code == 2 and message in err and err.count("\n") == 1

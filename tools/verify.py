@@ -150,8 +150,15 @@ def most_disagreeing(statements: Sequence[sympy.Expr], names: Sequence[str],
     return np.argsort(-spread, kind="stable")[:n]
 
 
-def audit(integrand: sympy.Expr, statement: sympy.Expr) -> tuple[bool, str]:
-    """Outside knowledge, recorded only: does d/dx of the statement give back the integrand?"""
+def audit(integrand: sympy.Expr, statement: sympy.Expr,
+          nonnegative: Sequence[str] = ()) -> tuple[bool, str]:
+    """Outside knowledge, recorded only: does d/dx of the statement give back the integrand?
+
+    `nonnegative` names parameters known to be ≥ 0 where the rule was tested (an exponent),
+    without which 0**(n + 1) at x = 0 cannot be decided.
+    """
+    assumed = {sympy.Symbol(n): sympy.Symbol(n, nonnegative=True) for n in nonnegative}
+    integrand, statement = integrand.xreplace(assumed), statement.xreplace(assumed)
     try:
         derivative = sympy.diff(statement, X)
         residue = sympy.simplify(derivative - integrand)
