@@ -15,18 +15,16 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-# The main job. Until the campaign lands (issue: the scientist) this is an honest smoke run:
-# create/migrate the embedded default store and show what it holds.
+# The main job: the `paper` discovery campaign on the embedded default store (./.eudoxus);
+# it ends by printing the rules it discovered.
 run: setup
-	$(BIN)/eudoxus db migrate
-	$(BIN)/eudoxus db status
-	$(BIN)/eudoxus rules list
-	$(BIN)/eudoxus bench sr --families paper --n 5
+	$(BIN)/eudoxus run --preset paper
 
 bench: setup
 	mkdir -p benchmarks/out
 	$(BIN)/eudoxus bench sr --families paper --n 100 --json benchmarks/out/sr-paper.json
 	$(BIN)/eudoxus bench sr --families beyond --n 50 --json benchmarks/out/sr-beyond.json
+	$(BIN)/eudoxus bench discovery --preset paper --seeds 0,1,2 --json benchmarks/out/discovery-paper.json
 
 lint: setup
 	$(BIN)/ruff check .

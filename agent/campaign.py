@@ -95,7 +95,9 @@ class Campaign:
         run_id = self.run_id
         hypotheses = self.store.list_hypotheses(run_id)
         accepted = [r for r in self.store.list_rules(run_id=run_id) if r.status == "accepted"]
-        searches = [e for e in self.store.list_experiments(run_id) if e.tool == "rules"]
+        experiments = self.store.list_experiments(run_id)
+        searches = [e for e in experiments if e.tool == "rules"]
+        regressions = [e for e in experiments if e.tool == "regress"]
         lines: dict[str, Line] = {}
         for name in self.config.families:
             fid = self._family_ids[name]
@@ -112,6 +114,7 @@ class Campaign:
                                       key=lambda h: h.hypothesis_id),
                 refuted_integrals=sum(h.status == "refuted" for h in integrals),
                 failed_searches=sum(not e.ok for e in done),
+                explorations=sum(e.family_id == fid for e in regressions),
                 rule=next((r for r in accepted if r.family_id == fid and r.kind != "meta"),
                           None),
                 deduced=any(h.details.get("derived_from_rule") for h in integrals))
@@ -179,6 +182,7 @@ class Campaign:
                     status, reason = "interrupted", f"stopped after {max_steps} steps"
                     break
                 self.state = state = self.observe()
+                self._close_abandoned(state)
                 action = next_action(state, self.config)
                 if action is None:
                     break
@@ -220,6 +224,20 @@ class Campaign:
             sink.close()
             self.store.snapshot()
         return Outcome(self.run_id, status, reason, counters)
+
+    def _close_abandoned(self, state: LabState) -> None:
+        """Refute the open form of a line given up on, so the record says why it closed."""
+        for line in state.lines.values():
+            form = line.form
+            if form is None or form.status not in OPEN or not line.abandoned(self.config):
+                continue
+            reason = (f"line of inquiry abandoned: {line.refuted_integrals} refuted rule(s), "
+                      f"{line.failed_searches} failed search(es), {line.explorations} batch(es)")
+            with self.store.transaction():
+                self.store.set_hypothesis_status(form.hypothesis_id, "refuted", reason)
+            self.bus.publish(ev.HypothesisChanged(
+                run_id=self.run_id, hypothesis_id=form.hypothesis_id, from_status=form.status,
+                to_status="refuted", reason=reason))
 
     def _execute(self, step, action: Action, state: LabState) -> None:
         from eudoxus.agent import steps

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+import signal
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +21,13 @@ import numpy as np
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _quiet_threads() -> None:
+def _init_worker() -> None:
     # One BLAS thread per worker: with more, two workers on two cores slow each other ~2x.
     for name in _THREAD_VARIABLES:
         os.environ[name] = "1"
+    # Ctrl-C reaches the whole process group; the controller decides when to stop, and a
+    # worker killed mid-task would break the pool under the step being finished.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ class LocalExecutor:
             # child would inherit both.
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
-                                             initializer=_quiet_threads)
+                                             initializer=_init_worker)
         return self._pool
 
     def map_chunks(self, fn: Callable[..., list[Any]], n: int, make_args: Callable[[slice],
@@ -97,8 +101,3 @@ class LocalExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-
-def flatten(parts: Iterable[list[Any]]) -> list[Any]:
-    """Concatenate lists."""
-    return [item for part in parts for item in part]

@@ -42,6 +42,7 @@ class Line:
     open_integrals: list[Hypothesis] = field(default_factory=list)
     refuted_integrals: int = 0
     failed_searches: int = 0
+    explorations: int = 0  # batches of functions regressed
     rule: Rule | None = None
     deduced: bool = False  # a hypothesis was already deduced from the power law
 
@@ -50,8 +51,12 @@ class Line:
         return self.rule is not None
 
     def abandoned(self, config: CampaignConfig) -> bool:
-        return (not self.settled and not self.open_integrals
-                and self.refuted_integrals + self.failed_searches >= config.max_attempts)
+        """Closed without a rule: too many refuted or failed searches, or too many batches
+        whose fits never came together (a form outside the engine's grammar)."""
+        if self.settled or self.open_integrals:
+            return False
+        failures = self.refuted_integrals + self.failed_searches
+        return failures >= config.max_attempts or self.explorations >= config.max_attempts + 2
 
     @property
     def polynomial(self) -> bool:

@@ -162,3 +162,28 @@ def test_kill_minus_nine_then_resume_loses_and_repeats_nothing(tmp_path: Path) -
     assert counters["functions"] == clean.counters["functions"]
     assert [(e.step, e.tool, e.n_items) for e in after] == [
         (e.step, e.tool, e.n_items) for e in clean_experiments]
+
+
+def test_ctrl_c_finishes_the_step_exits_130_and_resumes(tmp_path: Path) -> None:
+    home = tmp_path / "lab"
+    process = _cli(home, "--workers", "2")  # the pool's workers must survive the signal too
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        logs = list((home / "runs").glob("*/events.jsonl")) if (home / "runs").exists() else []
+        if logs and logs[0].read_text().count("experiment_done") >= 4:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "resume with" in err
+    run_id = logs[0].parent.name
+    with Store.open(Lab(home)) as store:
+        assert store.get_run(run_id).status == "interrupted"
+    events = list(read_events(logs[0]))
+    assert events[-1].kind == "run_ended" and events[-1].status == "interrupted"
+    done = subprocess.run([sys.executable, "-m", "eudoxus.agent.cli", "run", "--resume", run_id],
+                          env={**os.environ, "EUDOXUS_HOME": str(home)}, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "a0*x + a4*exp(a3*x)/a3 - a4/a3" in done.stdout

@@ -72,7 +72,7 @@ class Answer:
     integrand: str
     integral: sympy.Expr | None
     text: str | None
-    steps: tuple[Step, ...]
+    steps: tuple[Step, ...]  # with terms uncovered, the steps of the terms that were covered
     uncovered: tuple[str, ...]  # terms of f that no rule covers (empty when answered)
     by_linearity: bool  # True when f was split into terms, each answered separately
 
@@ -151,11 +151,12 @@ def answer(integrand: str | sympy.Expr, rules: Sequence[KnownRule]) -> Answer:
             uncovered.append(canonical(term))
         else:
             steps.append((_step(term, found), found.integral))
+    answered = tuple(step for step, _ in steps)  # kept when some term is uncovered: provenance
     if uncovered or not split:
-        return Answer(canonical(f), None, None, (), tuple(uncovered) or (canonical(f),), split)
+        return Answer(canonical(f), None, None, answered, tuple(uncovered) or (canonical(f),),
+                      split)
     integral = sympy.Add(*(integral for _, integral in steps))
-    return Answer(canonical(f), integral, canonical(integral), tuple(s for s, _ in steps), (),
-                  True)
+    return Answer(canonical(f), integral, canonical(integral), answered, (), True)
 
 
 def _as_integrand(integrand: str | sympy.Expr) -> sympy.Expr:
@@ -246,6 +247,22 @@ def _verify(rule: _Compiled, binding: dict[sympy.Symbol, sympy.Expr | None], ter
         canonical(integral)
     except ExprError:
         return None
+    if not _vanishes_at_zero(integral):
+        return None  # -3/x answers 3/x**2 under n + 1 != 0, but the area from 0 diverges
     degenerate = any(s not in rule.template.xreplace({t: v for t, v in binding.items() if t != s})
                      .free_symbols for s in rule.symbols)
     return _Match(rule.rule, tuple(binding.values()), integral, degenerate)
+
+
+def _vanishes_at_zero(integral: sympy.Expr) -> bool:
+    """Whether an integral from 0 to x is 0 at x = 0, as it must be (0*log(0) forms pass)."""
+    value = integral.xreplace({X: sympy.Integer(0)})
+    if value is sympy.nan:
+        return True  # an indeterminate form such as x*log(x): the substitution cannot tell
+    if not (value.is_number and value.is_finite):
+        return False
+    if not value.has(sympy.Float):
+        return value.is_zero is True
+    # Float coefficients may leave rounding behind: a4/a3 - a4/a3 computed two ways.
+    scale = max([1.0] + [abs(float(n)) for n in integral.atoms(sympy.Number)])
+    return abs(complex(value)) <= 1e-12 * scale
