@@ -295,10 +295,11 @@ def rules_show(
     stdout.print(f"  family {rule.family or '-'}, run {rule.run_id or '-'}, "
                  f"accepted {rule.accepted_at:%Y-%m-%d %H:%M:%S}, "
                  f"found by {rule.provenance.get('found_by', '-')}", markup=False)
+    worst = f"{rule.max_error:.2e}" if rule.max_error is not None else "-"
     stdout.print(f"  falsification: {rule.n_falsification} fresh functions, max eq.1 error "
-                 f"{rule.max_error if rule.max_error is not None else '-'}", markup=False)
-    stdout.print(f"  symbolic audit (outside knowledge, never decides): "
-                 f"{_audit_text(rule.audit_passed)} {rule.audit_detail or ''}", markup=False)
+                 f"{worst}", markup=False)
+    stdout.print(f"  audit: {_audit_text(rule.audit_passed)} — {rule.audit_detail or 'not run'}",
+                 markup=False)
     for law, rows in [(None, regressions), *tables]:
         if rows:
             best = sorted(rows, key=lambda e: -(e.r2 if e.r2 is not None else -1))[:12]

@@ -248,3 +248,13 @@ def test_no_calculus_and_no_text_eval() -> None:
     source = Path(rules.__file__).read_text()
     assert not re.search(r"\b(eval|exec|sympify|parse_expr|integrate|diff|Derivative)\s*\(",
                          source)
+
+
+def test_a_parameter_may_appear_twice(rng: np.random.Generator) -> None:
+    """∫ a1·x·e^(a2·x) has a1/a2²: a triple with a repeated parameter, beyond the paper's."""
+    a1, a2 = two_sided(rng, 0.5, 10), two_sided(rng, 0.1, 2)
+    params = np.column_stack([a1, a2])
+    found = rules.search_coefficient("c0", noisy(rng, a1 / a2**2), params, ["a1", "a2"])
+    assert found.law is not None and found.law.level == 3
+    a1s, a2s = sympy.symbols("a1 a2")
+    assert sympy.simplify(found.law.expression - a1s / a2s**2) == 0

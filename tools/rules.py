@@ -283,6 +283,10 @@ def _levels(params: np.ndarray, symbols: Sequence[sympy.Symbol]) -> Iterator[lis
             if np.all(vd != 0):
                 pairs += single(n / d, vn / vd, 2)
         pairs += weighted([(i, bi, vi), (j, bj, vj)], 2)
+    for _, b, v in base:  # a parameter with itself: rates and frequencies appear squared
+        pairs += single(b * b, v * v, 2)
+        if np.all(v != 0):
+            pairs += single(1 / (b * b), 1 / (v * v), 2)
     yield pairs
     triples: list[_Term] = []
     for trio in itertools.combinations(base, 3):
@@ -296,6 +300,14 @@ def _levels(params: np.ndarray, symbols: Sequence[sympy.Symbol]) -> Iterator[lis
             if np.all(v1 * v2 != 0):
                 triples += single(em / (e1 * e2), vm / (v1 * v2), 3)
         triples += weighted(trio, 3)
+    for (i, bi, vi), (j, bj, vj) in itertools.permutations(base, 2):
+        if i == j:
+            continue
+        # One parameter twice (∫ a·x·e^(bx) has a/b²): the paper's triples allowed no repeats.
+        triples += single(bi * bj * bj, vi * vj * vj, 3)
+        if np.all(vj != 0):
+            triples += single(bi / (bj * bj), vi / (vj * vj), 3)
+            triples += single(bi * bi / bj, vi * vi / vj, 3)
     yield triples
 
 
