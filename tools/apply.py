@@ -28,6 +28,7 @@ from eudoxus.tools.expr import (
     parse,
     to_numpy,
 )
+from eudoxus.tools.generalize import monomial_terms
 
 __all__ = ["KINDS", "Answer", "KnownRule", "Step", "answer"]
 
@@ -35,6 +36,7 @@ KINDS = ("coefficient", "meta")  # the order in which rules are tried
 X = sympy.Symbol("x")
 # Points of (0, 4] where a binding is checked numerically; 0 itself is a pole of 1/x or log(x).
 _POINTS = np.array([0.37, 1.21, 2.06, 2.93, 3.81])
+MAX_PINS = 3
 _SPECIALS = (None, 0, 1)  # None: let sympy match the parameter; 0, 1: pin it (match is fragile)
 _CONDITION = re.compile(r"^(.+?)(!=|>=|<=|>|<)(.+)$")
 _TESTS = {"!=": lambda v: v.is_zero is False, ">": lambda v: v.is_positive is True,
@@ -200,10 +202,20 @@ def _cover(term: sympy.Expr, compiled: Sequence[_Compiled]) -> _Match | None:
 def _candidates(rule: _Compiled, forms: Sequence[sympy.Expr], term: sympy.Expr,
                 values: np.ndarray) -> Iterator[_Match]:
     """Yield the verified matches of one rule to a term, found by sympy and by pinning values."""
-    wilds = {s: sympy.Wild(s.name, exclude=[X]) for s in rule.symbols}
-    pins = sorted(itertools.product(_SPECIALS, repeat=len(rule.symbols)),
-                  key=lambda pin: sum(p is not None for p in pin))
     tried = set()
+    if monomial_terms(rule.template) is not None:
+        # A polynomial template is bound by reading coefficients; sympy's `match` on a 7-term
+        # Add pattern is exponential and found nothing more.
+        direct = _polynomial_binding(rule, term)
+        if direct is not None and (found := _verify(rule, direct, term, values)) is not None:
+            yield found
+        return
+    wilds = {s: sympy.Wild(s.name, exclude=[X]) for s in rule.symbols}
+    # At most MAX_PINS parameters pinned: 3**7 pin patterns of poly6 took minutes of `match`,
+    # and polynomial templates are bound directly above.
+    pins = sorted((pin for pin in itertools.product(_SPECIALS, repeat=len(rule.symbols))
+                   if sum(p is not None for p in pin) <= MAX_PINS),
+                  key=lambda pin: sum(p is not None for p in pin))
     for pin, form in itertools.product(pins, forms):
         fixed = {s: sympy.Integer(p) for s, p in zip(rule.symbols, pin, strict=True)
                  if p is not None}
@@ -219,6 +231,24 @@ def _candidates(rule: _Compiled, forms: Sequence[sympy.Expr], term: sympy.Expr,
         found = _verify(rule, binding, term, values)
         if found is not None:
             yield found
+
+
+def _polynomial_binding(rule: _Compiled, term: sympy.Expr) -> dict | None:
+    """Bind a template that is a sum of parameter·x**k terms by reading the term's
+    coefficients of x**k (missing powers bind to 0); None for any other template or term."""
+    powers = monomial_terms(rule.template)
+    if powers is None or set(powers) != set(rule.symbols):
+        return None
+    try:
+        poly = sympy.Poly(term, X)
+    except sympy.PolynomialError:
+        return None
+    if poly.degree() > max(powers.values()) or not all(c.is_number for c in poly.coeffs()):
+        return None
+    coefficients = {k: poly.coeff_monomial(X**k) for k in range(poly.degree() + 1)}
+    if any(c != 0 and k not in powers.values() for k, c in coefficients.items()):
+        return None
+    return {s: coefficients.get(k, sympy.Integer(0)) for s, k in powers.items()}
 
 
 def _verify(rule: _Compiled, binding: dict[sympy.Symbol, sympy.Expr | None], term: sympy.Expr,
