@@ -217,12 +217,15 @@ def _record_coefficient(step: Step, family: Family, form: Hypothesis,
     statement = f"{search.target} = {law.text}" if law else f"{search.target} = ?"
     hypothesis = step.propose(
         kind="coefficient", statement=statement, family=family.name, experiment_id=eid,
-        reason=(f"|R²| = {law.r2:.6f} at level {law.level}" if law else
+        reason=(f"|R²| = {law.r2:.6f} at level {law.level}"
+                + (f", {len(law.outliers)} misfit observation(s) set aside" if law and
+                   law.outliers else "") if law else
                 "no regression passed the gate"),
         target=search.target, parent_id=form.hypothesis_id,
         score=law.r2 if law else None,
         details={"exact": bool(law.exact) if law else False, "level": law.level if law else None,
-                 "competitors": [canonical(c) for c in law.competitors] if law else []})
+                 "competitors": [canonical(c) for c in law.competitors] if law else [],
+                 "outliers": len(law.outliers) if law else 0})
     table = search.table
     if table:
         step.store.add_evidence(

@@ -258,3 +258,13 @@ def test_a_parameter_may_appear_twice(rng: np.random.Generator) -> None:
     assert found.law is not None and found.law.level == 3
     a1s, a2s = sympy.symbols("a1 a2")
     assert sympy.simplify(found.law.expression - a1s / a2s**2) == 0
+
+
+def test_one_misfit_observation_does_not_bend_the_law(rng, family) -> None:
+    """A symbolic-regression misfit is set aside, not explained by a weighted triple."""
+    a0, a3, a4 = family
+    c1 = noisy(rng, a0.copy())
+    c1[3] += 0.05  # e^(0.1x) traded against x in one fit
+    found = rules.search_coefficient("c1", c1, np.column_stack(family), NAMES)
+    assert found.law is not None and found.law.level == 1
+    assert same(found.law.expression, "a0") and found.law.outliers == (3,)

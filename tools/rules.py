@@ -19,7 +19,7 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sympy
@@ -69,6 +69,7 @@ class CoefficientLaw:
     residual: float  # rms residual of the law as reported (rationalized constants)
     exact: bool  # residual within the measured noise, not merely over the gate
     competitors: tuple[sympy.Expr, ...]  # other laws that fit as well on this data
+    outliers: tuple[int, ...] = ()  # observations set aside as misfits (row indices)
 
 
 @dataclass(frozen=True)
@@ -345,6 +346,14 @@ def search_coefficient(target: str, values: np.ndarray, params: np.ndarray,
             return CoefficientSearch(target, _coefficient_law(
                 target, y, exact, params, symbols, rel_noise, threshold), tuple(table))
         passing = [pair for pair in tried if pair[1].passed]
+        trimmed = _exact_without_outliers(y, passing, threshold)
+        if trimmed is not None:
+            term, keep = trimmed
+            inliers = _Term(term.exprs, tuple(c[keep] for c in term.columns), term.level)
+            law = _coefficient_law(target, y[keep], [(inliers, None)], params[keep], symbols,
+                                   rel_noise, threshold)
+            outliers = tuple(int(i) for i in np.flatnonzero(~keep))
+            return CoefficientSearch(target, replace(law, outliers=outliers), tuple(table))
         top = max(passing, key=lambda pair: pair[1].r2, default=None)
         if top is not None and (best is None or top[1].r2 > best[1].r2):
             best = top
@@ -353,18 +362,49 @@ def search_coefficient(target: str, values: np.ndarray, params: np.ndarray,
     return CoefficientSearch(target, law, tuple(table))
 
 
+def _exact_without_outliers(y: np.ndarray, passing: Sequence[tuple[_Term, RegressionRow]],
+                            threshold: float, candidates: int = 5
+                            ) -> tuple[_Term, np.ndarray] | None:
+    """A law exact on all but a few observations (at most a tenth, at least one): a symbolic
+    regression misfit (say, e^(0.1x) traded against x) must not push the search to a triple
+    that bends around it. The simplest such term among the best-fitting few, with its mask."""
+    n = len(y)
+    drop = max(1, n // 10)
+    if n - drop < 4:
+        return None
+    ranked = sorted(passing, key=lambda pair: -pair[1].r2)[:candidates]
+    found = []
+    for term, _ in ranked:
+        keep = np.ones(n, bool)
+        for _ in range(drop):  # set aside the worst fit, one at a time, until the rest agree
+            columns = [c[keep] for c in term.columns]
+            design = np.column_stack([*columns, np.ones(int(keep.sum()))])
+            beta, *_ = np.linalg.lstsq(design, y[keep], rcond=None)
+            worst = np.flatnonzero(keep)[np.argmax(np.abs(y[keep] - design @ beta))]
+            keep[worst] = False
+            refit = _fit(y[keep], [c[keep] for c in term.columns])
+            if refit is not None and refit.residual <= threshold:
+                found.append((term.cost, term, keep))
+                break
+    if not found:
+        return None
+    _, term, keep = min(found, key=lambda item: item[0])
+    return term, keep
+
+
 def _coefficient_law(target: str, y: np.ndarray, ranked: Sequence[tuple[_Term, RegressionRow]],
                      params: np.ndarray, symbols: Sequence[sympy.Symbol], rel_noise: float,
                      threshold: float) -> CoefficientLaw:
     """The law of the first ranked row; the other (exact) rows become its competitors."""
-    term, row = ranked[0]
+    term, _ = ranked[0]
+    level = term.level
     expression, r2, residual = _law(y, term, rel_noise, threshold)
     others = [_law(y, t, rel_noise, threshold)[0] for t, _ in ranked[1:]]
     competitors: list[sympy.Expr] = []
     for other in [*_aliases(expression, params, symbols), *others]:
         if other != expression and other not in competitors:
             competitors.append(other)
-    return CoefficientLaw(target, expression, canonical(expression), r2, row.level, residual,
+    return CoefficientLaw(target, expression, canonical(expression), r2, level, residual,
                           residual <= threshold, tuple(competitors))
 
 
