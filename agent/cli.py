@@ -239,7 +239,7 @@ def rules_list(
     status: Annotated[str | None, typer.Option(help="accepted or superseded.")] = None,
     run: Annotated[str | None, typer.Option(help="Only rules found by this run.")] = None,
 ) -> None:
-    """List discovered rules, newest first."""
+    """List discovered rules (JSON newest first; the table in the order found)."""
     with _reader(ctx, home) as store:
         rules = store.list_rules(status=status, family=family, run_id=run)
     if as_json:
@@ -248,15 +248,25 @@ def rules_list(
     if not rules:
         note("No rules discovered yet.")
         return
-    emit_table(
-        "Rules",
-        ["id", "family", "∫₀ˣ f", "=", "conditions", "status", "tests", "max err", "audit"],
-        [
-            (r.rule_id, r.family or "", r.integrand, r.statement, ", ".join(r.conditions),
-             r.status, r.n_falsification, r.max_error, _audit_text(r.audit_passed))
-            for r in rules
-        ],
-    )
+    print_rules(rules, "Rules")
+
+
+def print_rules(rules: list[Any], title: str = "Discovered rules") -> None:
+    """The rules table shared by `rules list`, `run` and `runs show`, in the order found."""
+    if not rules:
+        note("No rules accepted in this run.")
+        return
+    emit_table(title,
+               ["id", "family", "∫₀ˣ f dx", "=", "conditions", "status", "tests", "max err",
+                "found by", "audit*"],
+               [(r.rule_id, r.family or "(power law)", r.integrand, r.statement,
+                 ", ".join(r.conditions), r.status, r.n_falsification,
+                 f"{r.max_error:.1e}" if r.max_error is not None else "-",
+                 r.provenance.get("found_by", ""),
+                 _audit_text(r.audit_passed))
+                for r in sorted(rules, key=lambda r: r.rule_id)])
+    note("* audit = sympy differentiation, outside knowledge recorded beside the verdict; "
+         "acceptance came only from predicting measured areas.")
 
 
 @rules_app.command("show")

@@ -23,6 +23,7 @@ from eudoxus.agent.cli import (
     _rule_json,
     app,
     bench_app,
+    print_rules,
     runs_app,
 )
 from eudoxus.agent.output import emit_json, emit_table, note, plain, stdout
@@ -94,28 +95,12 @@ def run(
             signal.signal(signal.SIGINT, previous)
             view.close()
         rules = store.list_rules(run_id=outcome.run_id, status="accepted")
-    _print_rules(rules)
+    print_rules(rules)
     note(f"run {outcome.run_id}: {outcome.status} ({outcome.reason}); resume with "
          f"`eudoxus run --resume {outcome.run_id}`" if outcome.status != "completed" else
          f"run {outcome.run_id}: completed; details with `eudoxus runs show {outcome.run_id}`")
     if outcome.status == "interrupted":
         raise typer.Exit(EXIT_INTERRUPTED)
-
-
-def _print_rules(rules: list[Any]) -> None:
-    if not rules:
-        note("No rules accepted in this run.")
-        return
-    emit_table("Discovered rules (accepted after falsification)",
-               ["id", "family", "∫₀ˣ f dx", "=", "conditions", "tests", "max err", "found by",
-                "audit*"],
-               [(r.rule_id, r.family or "(power law)", r.integrand, r.statement,
-                 ", ".join(r.conditions), r.n_falsification, f"{r.max_error:.1e}",
-                 r.provenance.get("found_by", ""),
-                 {True: "ok", False: "FAILED", None: "-"}[r.audit_passed])
-                for r in sorted(rules, key=lambda r: r.rule_id)])
-    note("* audit = sympy differentiation, outside knowledge recorded beside the verdict; "
-         "acceptance came only from predicting measured areas.")
 
 
 @runs_app.command("show")
@@ -147,7 +132,7 @@ def runs_show(
                [("status", f"{run_row.status} ({run_row.end_reason or ''})"),
                 ("strategy / seed", f"{run_row.strategy} / {run_row.seed}"),
                 *((name.replace("_", " "), value) for name, value in counters.items())])
-    _print_rules(rules)
+    print_rules(rules)
 
 
 @app.command("integrate")
