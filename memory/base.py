@@ -220,7 +220,9 @@ class StoreBase:
 
 def broadcast(value: Any, n: int) -> Any:
     """Repeat a scalar to a column of length n; pass sequences through."""
-    if isinstance(value, str | bytes) or np.ndim(value) == 0 and not isinstance(value, list):
+    if isinstance(value, list | tuple):  # a column (possibly ragged lists): never np.ndim it
+        return value
+    if isinstance(value, str | bytes) or np.ndim(value) == 0:
         return [value] * n
     return value
 

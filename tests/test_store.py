@@ -262,3 +262,15 @@ def test_snapshot_and_backup_are_readable_copies(store: Store, lab: Lab, tmp_pat
         assert con.execute("SELECT count(*) FROM experiments").fetchall() == [(1,)]
         con.close()
     assert not list(lab.home.glob("*.partial"))
+
+
+def test_observations_may_have_coefficient_lists_of_different_lengths(store) -> None:
+    store.start_run("r", seed=0, config={})
+    family = store.upsert_family("f", template="a1*x", parameters=["a1"], ranges={})
+    experiment = store.add_experiment("r", step=0, tool="sample", tool_version="t", ok=True)
+    ids = store.add_samples(experiment.experiment_id, family.family_id, [[1.0], [2.0]])
+    store.add_observations(experiment.experiment_id, ids, engine="g", expression=["x", "x + 1"],
+                           skeleton=["c0*x", "c0*x + c1"], coefficients=[[1.0], [1.0, 1.0]],
+                           fit_error=[0.0, 0.0], complexity=[1, 2], accepted=[True, True])
+    rows = store.family_observations("r", family.family_id)
+    assert [o.coefficients for o, _ in rows] == [[1.0], [1.0, 1.0]]
