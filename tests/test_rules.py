@@ -268,3 +268,27 @@ def test_one_misfit_observation_does_not_bend_the_law(rng, family) -> None:
     found = rules.search_coefficient("c1", c1, np.column_stack(family), NAMES)
     assert found.law is not None and found.law.level == 1
     assert same(found.law.expression, "a0") and found.law.outliers == (3,)
+
+
+def test_another_slots_law_is_a_building_block(rng: np.random.Generator) -> None:
+    """∫ a1·x**a2 = a1/(a2 + 1)·x**(a2 + 1): c0 needs c1's law a2 + 1 as a predictor."""
+    a1, a2 = two_sided(rng, 0.5, 10), rng.uniform(0.1, 4, N)
+    coefficients = np.column_stack([noisy(rng, a1 / (a2 + 1)), noisy(rng, a2 + 1)])
+    found = rules.search_rules("c0*x**c1", coefficients, np.column_stack([a1, a2]),
+                               ["a1", "a2"])
+    a1s, a2s, x = sympy.symbols("a1 a2 x")
+    assert found.integral is not None
+    assert sympy.simplify(found.integral - a1s * x**(a2s + 1) / (a2s + 1)) == 0
+
+
+def test_a_constant_slot_follows_from_the_area_at_zero(rng: np.random.Generator) -> None:
+    """∫ a1/(x + a2) = a1·log(x + a2) - a1·log(a2): no regression finds c0, g(0) = 0 does."""
+    a1, a2 = two_sided(rng, 0.5, 10), rng.uniform(0.2, 5, N)
+    coefficients = np.column_stack([noisy(rng, -a1 * np.log(a2)), noisy(rng, a1),
+                                    noisy(rng, a2)])
+    found = rules.search_rules("c0 + c1*log(c2 + x)", coefficients, np.column_stack([a1, a2]),
+                               ["a1", "a2"])
+    a1s, a2s, x = sympy.symbols("a1 a2 x")
+    assert found.unexplained == () and found.searches[0].law.exact
+    assert found.searches[0].table[-1].predictor.startswith("g(0) = 0")
+    assert sympy.simplify(found.integral - (a1s * sympy.log(x + a2s) - a1s * sympy.log(a2s))) == 0

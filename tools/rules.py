@@ -244,7 +244,8 @@ def _key(values: np.ndarray) -> bytes:
     return (np.round(scaled, 9) + 0.0).tobytes()
 
 
-def _levels(params: np.ndarray, symbols: Sequence[sympy.Symbol]) -> Iterator[list[_Term]]:
+def _levels(params: np.ndarray, symbols: Sequence[sympy.Symbol],
+            extra: Sequence[tuple[sympy.Expr, np.ndarray]] = ()) -> Iterator[list[_Term]]:
     """The predictors of levels 0 to 3, built lazily so a search that stops early saves work."""
     seen: set[bytes] = set()
 
@@ -274,6 +275,12 @@ def _levels(params: np.ndarray, symbols: Sequence[sympy.Symbol]) -> Iterator[lis
         if a.min() < 0 < a.max():
             base.append((i, sympy.Abs(symbol), np.abs(a)))
             singles += single(sympy.Abs(symbol), np.abs(a), 1)
+    for m, (expr, values) in enumerate(extra, start=len(symbols)):
+        # Another slot's law as a building block (a2 + 1 of x**(a2 + 1) divides a1 in c0).
+        base.append((m, expr, values))
+        singles += single(expr, values, 1)
+        if np.all(values != 0):
+            singles += single(1 / expr, 1 / values, 1)
     yield singles
     pairs: list[_Term] = []
     for (i, bi, vi), (j, bj, vj) in itertools.combinations(base, 2):
@@ -326,14 +333,16 @@ def _aliases(expr: sympy.Expr, params: np.ndarray,
 
 def search_coefficient(target: str, values: np.ndarray, params: np.ndarray,
                        names: Sequence[str], *, rel_noise: float = 1e-6,
-                       gate: float = GATE) -> CoefficientSearch:
+                       gate: float = GATE,
+                       extra: Sequence[tuple[sympy.Expr, np.ndarray]] = ()
+                       ) -> CoefficientSearch:
     """Climb the levels (constant, singles, pairs, triples) until one explains the target
     exactly; keep every regression as evidence."""
     y, params, symbols = _checked(values, params, names)
     threshold = _threshold(y, rel_noise)
     table: list[RegressionRow] = []
     best: tuple[_Term, RegressionRow] | None = None  # the best row over the gate so far
-    for terms in _levels(params, symbols):
+    for terms in _levels(params, symbols, extra):
         tried = []
         for term in terms:
             fit = _fit(y, term.columns)
@@ -426,9 +435,12 @@ def search_rules(skeleton: str, coefficients: np.ndarray, params: np.ndarray,
     if {"x", *slots} & set(names):
         raise ValueError("parameter names may not be x or a slot name")
     form = parse(skeleton, symbols=["x", *slots])
-    searches = tuple(search_coefficient(slot, coefficients[:, j], params, names,
-                                        rel_noise=rel_noise, gate=gate)
-                     for j, slot in enumerate(slots))
+    params = np.asarray(params, dtype=float)
+    searches = [search_coefficient(slot, coefficients[:, j], params, names,
+                                   rel_noise=rel_noise, gate=gate)
+                for j, slot in enumerate(slots)]
+    searches = _second_pass(searches, coefficients, params, names, rel_noise, gate)
+    searches = tuple(_from_definition(form, searches, coefficients, params, names, rel_noise))
     unexplained = tuple(s.target for s in searches if s.law is None)
     integral = None
     if not unexplained:
@@ -438,6 +450,70 @@ def search_rules(skeleton: str, coefficients: np.ndarray, params: np.ndarray,
     n = len(coefficients)
     return RuleSearch(skeleton, n, n if total is None else total, searches, integral,
                       None if integral is None else canonical(integral), unexplained)
+
+
+def _exact(search: CoefficientSearch) -> bool:
+    return search.law is not None and search.law.exact
+
+
+def _values(expr: sympy.Expr, names: Sequence[str], params: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(to_numpy(expr, tuple(names))(*params.T), (len(params),)).copy()
+
+
+def _second_pass(searches: list[CoefficientSearch], coefficients: np.ndarray,
+                 params: np.ndarray, names: Sequence[str], rel_noise: float,
+                 gate: float) -> list[CoefficientSearch]:
+    """Search the slots left inexact again, with the exact laws of the other slots that are
+    more than a parameter (a2 + 1) among the building blocks."""
+    symbols = {sympy.Symbol(n) for n in names}
+    extra = [(s.law.expression, _values(s.law.expression, names, params)) for s in searches
+             if _exact(s) and s.law.expression.free_symbols
+             and s.law.expression not in symbols and s.law.level > 0]
+    if not extra:
+        return searches
+    out = []
+    for j, search in enumerate(searches):
+        if _exact(search):
+            out.append(search)
+            continue
+        again = search_coefficient(search.target, coefficients[:, j], params, names,
+                                   rel_noise=rel_noise, gate=gate, extra=extra)
+        table = search.table + again.table
+        better = again if _exact(again) or search.law is None else search
+        out.append(CoefficientSearch(search.target, better.law, table))
+    return out
+
+
+def _from_definition(form: sympy.Expr, searches: Sequence[CoefficientSearch],
+                     coefficients: np.ndarray, params: np.ndarray, names: Sequence[str],
+                     rel_noise: float) -> list[CoefficientSearch]:
+    """A constant slot the regressions could not pin down follows from the definition: the
+    area from 0 to 0 is zero, so c = -(the rest of the form at x = 0). Kept only when the
+    observed values agree (all but a tenth within noise)."""
+    out = list(searches)
+    for j, search in enumerate(searches):
+        slot = sympy.Symbol(search.target)
+        others = [s for s in searches if s is not search]
+        if _exact(search) or slot not in sympy.Add.make_args(form) or not all(
+                _exact(s) for s in others):
+            continue
+        rest = form.xreplace({slot: 0, **{sympy.Symbol(s.target): s.law.expression
+                                          for s in others}})
+        candidate = -rest.xreplace({sympy.Symbol("x"): 0})
+        y = coefficients[:, j]
+        with np.errstate(all="ignore"):
+            predicted = _values(candidate, names, params)
+        threshold = _threshold(y, rel_noise)
+        close = np.abs(y - predicted) <= threshold
+        if not np.all(np.isfinite(predicted)) or close.mean() < 0.9:
+            continue
+        residual = float(np.sqrt(np.mean((y - predicted)[close] ** 2)))
+        row = RegressionRow(search.target, f"g(0) = 0: {canonical(candidate)}", 0, 1.0, 1.0,
+                            0.0, (1.0,), residual, True)
+        law = CoefficientLaw(search.target, candidate, canonical(candidate), 1.0, 0, residual,
+                             True, (), tuple(int(i) for i in np.flatnonzero(~close)))
+        out[j] = CoefficientSearch(search.target, law, (*search.table, row))
+    return out
 
 
 def _drop_abs(integral: sympy.Expr, names: Sequence[str], params: np.ndarray, x: np.ndarray,
