@@ -2,7 +2,7 @@
 
 Each `run_*` function first computes (tools only, no store writes), then writes the
 experiments, samples, observations, hypotheses, evidence and rules of the step inside a
-single transaction, and returns the events to publish once that transaction has committed.
+single transaction, and queues on the `Step` the events to publish once it has committed.
 """
 
 from __future__ import annotations
