@@ -251,19 +251,29 @@ def rules_list(
     print_rules(rules, "Rules")
 
 
+def _found_by(text: str) -> str:
+    """A short label for a rule's provenance (the full sentence is in `rules show`)."""
+    for prefix, label in (("coefficient regression", "regression"),
+                          ("power-law regression", "meta-regression"),
+                          ("deduced from rule", "deduced")):
+        if text.startswith(prefix):
+            return label + text[len(prefix):].replace(" over observations", "").replace(
+                " over accepted rules", "")
+    return text
+
+
 def print_rules(rules: list[Any], title: str = "Discovered rules") -> None:
     """The rules table shared by `rules list`, `run` and `runs show`, in the order found."""
     if not rules:
         note("No rules accepted in this run.")
         return
     emit_table(title,
-               ["id", "family", "∫₀ˣ f dx", "=", "conditions", "status", "tests", "max err",
+               ["id", "family", "∫₀ˣ f dx", "=", "when", "status", "tests", "max err",
                 "found by", "audit*"],
                [(r.rule_id, r.family or "(power law)", r.integrand, r.statement,
                  ", ".join(r.conditions), r.status, r.n_falsification,
                  f"{r.max_error:.1e}" if r.max_error is not None else "-",
-                 r.provenance.get("found_by", ""),
-                 _audit_text(r.audit_passed))
+                 _found_by(r.provenance.get("found_by", "")), _audit_text(r.audit_passed))
                 for r in sorted(rules, key=lambda r: r.rule_id)])
     note("* audit = sympy differentiation, outside knowledge recorded beside the verdict; "
          "acceptance came only from predicting measured areas.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -16,6 +17,9 @@ from rich.table import Table
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
+if not stdout.is_terminal and "COLUMNS" not in os.environ:
+    # A pipe or a log file has no width to wrap at: keep table cells (formulas) whole.
+    stdout.width = 200
 
 
 def plain(value: Any) -> Any:

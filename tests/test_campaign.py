@@ -187,3 +187,20 @@ def test_ctrl_c_finishes_the_step_exits_130_and_resumes(tmp_path: Path) -> None:
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "a0*x + a4*exp(a3*x)/a3 - a4/a3" in done.stdout
+
+
+def test_paper_preset_rediscovers_every_target_rule(tmp_path: Path) -> None:
+    """The issue's target: poly0-6, the power law, exp, sin and cos, accepted in the store."""
+    lab = Lab(tmp_path / "lab")
+    config = load_config("paper").with_overrides(workers=0)
+    with Store.open(lab) as store:
+        outcome = Campaign(store, lab, config).run()
+        rules = {r.family or "power law": r for r in store.list_rules(run_id=outcome.run_id)}
+    assert outcome.status == "completed"
+    assert set(rules) == {*(f"poly{d}" for d in range(7)), "exp", "sin", "cos", "power law"}
+    assert rules["power law"].statement == "a*x**(n + 1)/(n + 1)"
+    assert rules["poly6"].statement.endswith("a6*x**7/7")
+    assert rules["sin"].statement == "a0*x - a4*cos(a3*x)/a3 + a4/a3"
+    assert rules["cos"].statement == "a0*x + a4*sin(a3*x)/a3"
+    assert all(r.audit_passed for r in rules.values())  # the outside check agrees
+    assert outcome.counters["functions"] < 2000
