@@ -46,7 +46,9 @@ def run(
     preset: Annotated[str, typer.Option(help="Built-in preset: paper, beyond or smoke.")] = "paper",
     config_path: Annotated[Path | None, typer.Option(
         "--config", help="TOML file over the preset (keys as in `CampaignConfig`).")] = None,
-    resume: Annotated[str | None, typer.Option(help="Continue this run id.")] = None,
+    resume: Annotated[str | None, typer.Option(
+        help="Continue this run id (its own config; budget options may raise its budgets).")]
+    = None,
     strategy: Annotated[str | None, typer.Option(help="adaptive (Adam-like) or random.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (deterministic given it).")] = None,
     families: Annotated[str | None, typer.Option(help="Comma-separated families.")] = None,
@@ -61,6 +63,7 @@ def run(
 ) -> None:
     """Run a discovery campaign headless (Ctrl-C stops after the current step; resumable)."""
     from eudoxus.agent.campaign import Campaign, CampaignError
+    from eudoxus.agent.config import ConfigError
     from eudoxus.agent.live import console_view
     from eudoxus.memory import Lab, Store
 
@@ -71,6 +74,14 @@ def run(
             try:
                 campaign = Campaign.resume(store, lab, resume)
             except CampaignError as error:
+                raise BadInput(str(error)) from error
+            # A resumed run keeps its plan (seed, families, strategy...); only its budgets may
+            # grow, e.g. to continue a run that ran out of functions.
+            budgets = {"functions": functions, "wall_seconds": wall_seconds,
+                       "tool_calls": tool_calls}
+            try:
+                campaign.config = campaign.config.with_overrides(**budgets)
+            except ConfigError as error:
                 raise BadInput(str(error)) from error
         else:
             config = _config(preset, config_path, strategy=strategy, seed=seed,

@@ -213,3 +213,17 @@ def test_integrate_says_plainly_when_no_rule_covers(campaign_lab, capsys) -> Non
 def test_run_refuses_bad_input_in_one_line(tmp_path, capsys, args, message) -> None:
     code, _, err = run_cli(capsys, "run", *args, "--home", str(tmp_path / "lab"))
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_a_run_out_of_budget_resumes_with_a_larger_one(tmp_path, capsys) -> None:
+    home = str(tmp_path / "lab")
+    code, _, err = run_cli(capsys, "run", "--preset", "smoke", "--families", "poly0,poly1",
+                           "--workers", "0", "--functions", "10", "--home", home)
+    assert code == 0 and "budget_exhausted" in err
+    with Store.open_read_only(home) as store:
+        run_id = store.list_runs()[0].run.run_id
+    code, out, err = run_cli(capsys, "run", "--resume", run_id, "--functions", "400", "--home",
+                             home)
+    assert code == 0 and "a0*x + a1*x**2/2" in out
+    with Store.open_read_only(home) as store:
+        assert store.get_run(run_id).status == "completed"
