@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,16 +131,26 @@ def run_explore(step: Step, action: Action) -> None:
     batch, t_sample = _timed(lambda: sample_random(family, action.n, step.ctx, fill=True))
     areas, t_int = _timed(lambda: _measure(family, batch, step.config.integrator))
     x = batch.x
-    fits, t_sr = _timed(lambda: step.executor.map_chunks(
-        regress_curves, batch.n_accepted,
-        lambda part: (step.config.engine, x, areas.g[part], areas.error[part])))
+    failure = None
+    started = time.perf_counter()
+    try:
+        fits = step.executor.map_chunks(
+            regress_curves, batch.n_accepted,
+            lambda part: (step.config.engine, x, areas.g[part], areas.error[part]))
+    except (BrokenProcessPool, OSError) as error:
+        # A worker that died is a failed tool call, not a failed campaign: the measured
+        # functions are kept, the pool is rebuilt, and the planner counts the batch as tried.
+        step.executor.close()
+        failure, fits = f"{type(error).__name__}: {error}".splitlines()[0], []
+    t_sr = time.perf_counter() - started
     with step.store.transaction():
         _, measured = _record_samples(step, family, batch, areas, (t_sample, t_int),
                                       "random", {"n": action.n, "why": action.why})
-        found = [(sid, fit) for sid, fit in zip(measured, fits, strict=True) if fit is not None]
+        found = [(sid, fit) for sid, fit in zip(measured, fits, strict=False) if fit is not None]
         e_reg = step.experiment(
             "regress", family=family.name, seconds=t_sr, n_items=len(fits),
             params={"engine": step.config.engine, "executor": step.executor.name},
+            ok=failure is None, error=failure,
             summary={"fitted": sum(f.error < EPSILON for _, f in found)})
         if found:
             step.store.add_observations(

@@ -204,3 +204,28 @@ def test_paper_preset_rediscovers_every_target_rule(tmp_path: Path) -> None:
     assert rules["cos"].statement == "a0*x + a4*sin(a3*x)/a3"
     assert all(r.audit_passed for r in rules.values())  # the outside check agrees
     assert outcome.counters["functions"] < 2000
+
+
+def test_a_dead_worker_is_a_failed_tool_call_not_a_failed_campaign(lab: Lab) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from eudoxus.agent.executor import LocalExecutor
+
+    class DyingOnce(LocalExecutor):
+        died = False
+
+        def map_chunks(self, fn, n, make_args):
+            if not DyingOnce.died:
+                DyingOnce.died = True
+                raise BrokenProcessPool("a worker was killed")
+            return super().map_chunks(fn, n, make_args)
+
+    config = load_config("smoke").with_overrides(**{**SMALL, "families": ("poly1",)})
+    with Store.open(lab) as store:
+        outcome = Campaign(store, lab, config, executor=DyingOnce(0)).run()
+        experiments = store.list_experiments(outcome.run_id)
+        rules = store.list_rules(run_id=outcome.run_id)
+    failed = [e for e in experiments if not e.ok]
+    assert outcome.status == "completed" and [r.family for r in rules] == ["poly1"]
+    assert len(failed) == 1 and failed[0].tool == "regress"
+    assert "a worker was killed" in failed[0].error
