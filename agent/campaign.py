@@ -112,7 +112,9 @@ class Campaign:
                 form=max(forms, key=lambda h: h.hypothesis_id) if forms else None,
                 open_integrals=sorted((h for h in integrals if h.status in OPEN),
                                       key=lambda h: h.hypothesis_id),
-                refuted_integrals=sum(h.status == "refuted" for h in integrals),
+                # Rivals proposed by one search fall together: one attempt, not one per rival.
+                refuted_integrals=len({(h.details.get("source"), h.details.get("n_observations"))
+                                       for h in integrals if h.status == "refuted"}),
                 failed_searches=sum(not e.ok for e in done),
                 explorations=sum(e.family_id == fid for e in regressions),
                 rule=next((r for r in accepted if r.family_id == fid and r.kind != "meta"),
@@ -181,6 +183,7 @@ class Campaign:
                 if max_steps is not None and taken >= max_steps:
                     status, reason = "interrupted", f"stopped after {max_steps} steps"
                     break
+                step_started = time.monotonic()  # planning is part of the step's time
                 self.state = state = self.observe()
                 self._close_abandoned(state)
                 action = next_action(state, self.config)
@@ -194,7 +197,6 @@ class Campaign:
                 self.bus.publish(ev.Progress(run_id=self.run_id, stage=action.kind,
                                              done=state.functions, total=self.config.functions,
                                              message=action.describe()))
-                step_started = time.monotonic()
                 step = steps.Step(self.store, self.run_id, self.config, number, self.executor,
                                   self._family_ids)
                 self._execute(step, action, state)
