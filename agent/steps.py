@@ -251,12 +251,22 @@ def _record_coefficient(step: Step, family: Family, form: Hypothesis,
     return hypothesis.hypothesis_id
 
 
+def _simpler(integral: sympy.Expr) -> sympy.Expr:
+    """The integral with every fitted float replaced by the simplest number within 0.1%
+    (1.000124 → 1, 0.0003 → 0): a rival that falsification can keep only if the data allow."""
+    floats = integral.atoms(sympy.Float)
+    return integral.xreplace({f: rules.rationalize(float(f), max(1e-3 * abs(float(f)), 1e-3),
+                                                   12) for f in floats})
+
+
 def _alternatives(skeleton: str, result: rules.RuleSearch, limit: int = 3) -> list[sympy.Expr]:
-    """The integral with one slot's law swapped for an equally good competitor."""
+    """Rivals: the integral with its fitted floats simplified, and with one slot's law
+    swapped for an equally good competitor."""
     slots = [s.target for s in result.searches]
     template = parse(skeleton, symbols=["x", *slots])
     laws = {sympy.Symbol(s.target): s.law.expression for s in result.searches}
-    out = []
+    simpler = _simpler(result.integral)
+    out = [simpler] if simpler != result.integral else []
     for search in result.searches:
         for competitor in search.law.competitors:
             swapped = template.subs({**laws, sympy.Symbol(search.target): competitor})

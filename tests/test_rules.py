@@ -292,3 +292,12 @@ def test_a_constant_slot_follows_from_the_area_at_zero(rng: np.random.Generator)
     assert found.unexplained == () and found.searches[0].law.exact
     assert found.searches[0].table[-1].predictor.startswith("g(0) = 0")
     assert sympy.simplify(found.integral - (a1s * sympy.log(x + a2s) - a1s * sympy.log(a2s))) == 0
+
+
+def test_an_ill_conditioned_slot_keeps_its_simple_law(rng: np.random.Generator) -> None:
+    """The shift in log(x + c) is measured to ~1e-4: still c = a2, not a weighted triple."""
+    a1, a2 = two_sided(rng, 0.5, 10), rng.uniform(0.2, 5, N)
+    c = a2 * (1 + 1e-4 * rng.standard_normal(N))
+    found = rules.search_coefficient("c4", c, np.column_stack([a1, a2]), ["a1", "a2"])
+    assert found.law is not None and found.law.level == 1 and not found.law.exact
+    assert found.law.expression == sympy.Symbol("a2")

@@ -31,6 +31,11 @@ __all__ = ["GATE", "CoefficientLaw", "CoefficientSearch", "RegressionRow", "Rule
            "search_rules", "search_series"]
 
 GATE = 0.95  # the paper's |R²| gate
+# An inexact law this close is kept at its level rather than traded for a higher level's
+# better-fitting weighted sum: an ill-conditioned slot (the shift c in log(x + c)) is measured
+# only to ~1e-4, and a weighted triple would bend around that noise.
+NEAR_EXACT = 1 - 1e-6
+DEFINITION_TOLERANCE = 1e-3  # relative agreement a constant from g(0) = 0 must show
 EXACT_FACTOR = 10.0  # a law is exact when its rms residual is within 10x the relative noise
 # A fraction p/q is believed only if a random number would rarely lie that close to one: with
 # tolerance t about t*q**2 of the line is within t of some fraction with denominator <= q.
@@ -206,7 +211,12 @@ def _law(y: np.ndarray, term: _Term, rel_noise: float,
         fit = _fit(y, term.columns, intercept=False) or fit  # the intercept is noise: drop it
     values = [*fit.weights, fit.intercept]
     errors = [*fit.stderr, 0.0][:len(values)]
-    exact = [_constant(float(v), float(e), rel_noise) for v, e in zip(values, errors, strict=True)]
+    # Beyond the noise the engine reports, a slot may carry a systematic error (an
+    # ill-conditioned shift is measured to ~1e-4, all of it biased one way); its relative size
+    # bounds how exactly any constant in the law can be known.
+    scale = float(np.sqrt(np.mean(y**2))) or 1.0
+    relative = max(rel_noise, 10 * fit.residual / scale)
+    exact = [_constant(float(v), float(e), relative) for v, e in zip(values, errors, strict=True)]
     floats = [sympy.Float(float(v)) for v in values]
     # Rounded constants may not fit measurably worse than the fitted ones; else keep floats.
     for constants in (exact, floats):
@@ -215,7 +225,8 @@ def _law(y: np.ndarray, term: _Term, rel_noise: float,
         prediction = sum((float(c) * col for c, col in zip(constants, term.columns,
                                                            strict=False)), float(constants[-1]))
         residual = math.sqrt(float(np.mean((y - prediction) ** 2)))
-        if constants is floats or residual <= fit.residual + threshold:
+        # Noisier slots get proportionally more room (the rounding is within 3 stderr anyway).
+        if constants is floats or residual <= 1.5 * fit.residual + threshold:
             break
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     flat = term.level == 0 or ss_tot == 0  # a constant explains all the signal there is, or none
@@ -342,6 +353,7 @@ def search_coefficient(target: str, values: np.ndarray, params: np.ndarray,
     threshold = _threshold(y, rel_noise)
     table: list[RegressionRow] = []
     best: tuple[_Term, RegressionRow] | None = None  # the best row over the gate so far
+    near: tuple[_Term, RegressionRow] | None = None  # the first level's best, if near exact
     for terms in _levels(params, symbols, extra):
         tried = []
         for term in terms:
@@ -364,10 +376,17 @@ def search_coefficient(target: str, values: np.ndarray, params: np.ndarray,
             outliers = tuple(int(i) for i in np.flatnonzero(~keep))
             return CoefficientSearch(target, replace(law, outliers=outliers), tuple(table))
         top = max(passing, key=lambda pair: pair[1].r2, default=None)
+        if top is not None and top[1].r2 >= NEAR_EXACT:
+            # This level all but explains it: stop climbing, as the paper does at its gate. A
+            # higher level's weighted sums, fitted to a handful of points, would "explain"
+            # the measurement noise too.
+            near = top
+            break
         if top is not None and (best is None or top[1].r2 > best[1].r2):
             best = top
-    law = None if best is None else _coefficient_law(target, y, [best], params, symbols,
-                                                      rel_noise, threshold)
+    chosen = near or best
+    law = None if chosen is None else _coefficient_law(target, y, [chosen], params, symbols,
+                                                        rel_noise, threshold)
     return CoefficientSearch(target, law, tuple(table))
 
 
@@ -494,8 +513,8 @@ def _from_definition(form: sympy.Expr, searches: Sequence[CoefficientSearch],
     for j, search in enumerate(searches):
         slot = sympy.Symbol(search.target)
         others = [s for s in searches if s is not search]
-        if _exact(search) or slot not in sympy.Add.make_args(form) or not all(
-                _exact(s) for s in others):
+        if _exact(search) or slot not in sympy.Add.make_args(form) or any(
+                s.law is None for s in others):
             continue
         rest = form.xreplace({slot: 0, **{sympy.Symbol(s.target): s.law.expression
                                           for s in others}})
@@ -503,8 +522,9 @@ def _from_definition(form: sympy.Expr, searches: Sequence[CoefficientSearch],
         y = coefficients[:, j]
         with np.errstate(all="ignore"):
             predicted = _values(candidate, names, params)
-        threshold = _threshold(y, rel_noise)
-        close = np.abs(y - predicted) <= threshold
+        # Derived, not fitted: the data only have to agree to the other slots' precision.
+        tolerance = max(_threshold(y, rel_noise), DEFINITION_TOLERANCE * float(np.max(np.abs(y))))
+        close = np.abs(y - predicted) <= tolerance
         if not np.all(np.isfinite(predicted)) or close.mean() < 0.9:
             continue
         residual = float(np.sqrt(np.mean((y - predicted)[close] ** 2)))
