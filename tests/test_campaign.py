@@ -229,3 +229,15 @@ def test_a_dead_worker_is_a_failed_tool_call_not_a_failed_campaign(lab: Lab) -> 
     assert outcome.status == "completed" and [r.family for r in rules] == ["poly1"]
     assert len(failed) == 1 and failed[0].tool == "regress"
     assert "a worker was killed" in failed[0].error
+
+
+def test_the_simplified_rival_rounds_only_what_the_data_cannot_tell_apart() -> None:
+    import sympy
+
+    from eudoxus.agent.steps import _simpler
+
+    a1, a2, x = sympy.symbols("a1 a2 x")
+    fitted = a1 * sympy.log(sympy.Float(1.000124) * a2 + x) + sympy.Float(0.0003) * x
+    assert _simpler(fitted) == a1 * sympy.log(a2 + x)
+    kept = sympy.Float(0.3183098861837907) * a1 * x  # 1/pi: no simple fraction within 0.1%
+    assert _simpler(kept) == kept
