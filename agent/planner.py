@@ -74,9 +74,10 @@ class LabState:
     functions: int = 0
     tool_calls: int = 0
 
-    def power_rules(self) -> list[Rule]:
-        """Accepted rules of polynomial families (the data a power law is sought in)."""
-        return [line.rule for line in self.lines.values() if line.polynomial and line.rule]
+    def powers_with_rules(self) -> set[int]:
+        """Powers of x covered by accepted polynomial rules (the data a power law is sought in)."""
+        return {k for line in self.lines.values() if line.polynomial and line.settled
+                for k in monomial_terms(line.family.template).values()}
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def _meta_actions(state: LabState, config: CampaignConfig) -> list[Scored]:
     if state.meta_refuted >= config.max_attempts:
         return []
     polynomial = [line for line in state.lines.values() if line.polynomial]
-    powers = {k for rule in state.power_rules() for k in _powers(rule, state)}
+    powers = state.powers_with_rules()
     if config.strategy == "random":
         ready = bool(polynomial) and all(line.settled for line in polynomial) and len(
             powers) >= 2
@@ -168,12 +169,6 @@ def _meta_actions(state: LabState, config: CampaignConfig) -> list[Scored]:
     covered = sum(1 for line in polynomial if not line.settled)
     return [Scored(Action("generalize", why=f"{len(powers)} powers have accepted rules"),
                    1.0 + covered, SEARCH_COST)]
-
-
-def _powers(rule: Rule, state: LabState) -> list[int]:
-    line = next((ln for ln in state.lines.values() if ln.rule is rule), None)
-    terms = monomial_terms(line.family.template) if line else None
-    return list(terms.values()) if terms else []
 
 
 def next_action(state: LabState, config: CampaignConfig) -> Action | None:
