@@ -19,7 +19,15 @@ import numpy as np
 import sympy as sp
 
 from eudoxus.tools.context import ToolContext
-from eudoxus.tools.expr import ExprError, canonical, parse, relative_error, to_numpy, verdict
+from eudoxus.tools.expr import (
+    EPSILON,
+    ExprError,
+    canonical,
+    parse,
+    relative_error,
+    to_numpy,
+    verdict,
+)
 from eudoxus.tools.families import FAMILIES, Family, get_family
 from eudoxus.tools.integrate import gauss_legendre, grid, integrate
 from eudoxus.tools.regress import Engine, get_engine
@@ -166,7 +174,7 @@ def _judge(case: Case, engine, x: np.ndarray, area: np.ndarray, noise: float, sh
         correct, approx, error = judged.correct, judged.approx_correct, judged.error
     else:
         error = relative_error(numeric, to_numpy(best.expression)(x))
-        correct, approx = None, error < 0.01
+        correct, approx = None, error < EPSILON
     return CaseResult(**common, recovered=best.text, skeleton=best.skeleton, correct=correct,
                       approx_correct=approx, error=error)
 

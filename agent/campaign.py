@@ -60,8 +60,7 @@ class Campaign:
         self.run_id = run_id or new_run_id(config)
         self.bus = bus or ev.EventBus()
         self.executor = executor or LocalExecutor(config.workers)
-        self.current: Action | None = None
-        self.state: LabState | None = None
+        self.current: Action | None = None  # the step in progress, for a front end to show
         self._family_ids: dict[str, int] = {}
 
     # ---- starting and resuming -----------------------------------------------------------
@@ -98,6 +97,7 @@ class Campaign:
         experiments = self.store.list_experiments(run_id)
         searches = [e for e in experiments if e.tool == "rules"]
         regressions = [e for e in experiments if e.tool == "regress"]
+        observed = self.store.family_observation_counts(run_id)
         lines: dict[str, Line] = {}
         for name in self.config.families:
             fid = self._family_ids[name]
@@ -107,7 +107,7 @@ class Campaign:
             done = [e for e in searches if e.family_id == fid]
             lines[name] = Line(
                 family=get_family(name), family_id=fid,
-                n_observations=len(self.store.family_observations(run_id, fid)),
+                n_observations=observed.get(fid, 0),
                 searched_at=max((e.params.get("n_observations", -1) for e in done), default=-1),
                 form=max(forms, key=lambda h: h.hypothesis_id) if forms else None,
                 open_integrals=sorted((h for h in integrals if h.status in OPEN),
@@ -184,7 +184,7 @@ class Campaign:
                     status, reason = "interrupted", f"stopped after {max_steps} steps"
                     break
                 step_started = time.monotonic()  # planning is part of the step's time
-                self.state = state = self.observe()
+                state = self.observe()
                 self._close_abandoned(state)
                 action = next_action(state, self.config)
                 if action is None:

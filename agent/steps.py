@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -24,13 +25,12 @@ from eudoxus.memory.records import Hypothesis
 from eudoxus.memory.store import Store
 from eudoxus.tools import generalize, rules, verify
 from eudoxus.tools.context import ToolContext
-from eudoxus.tools.expr import canonical, parse, to_numpy
+from eudoxus.tools.expr import EPSILON, canonical, parse, to_numpy
 from eudoxus.tools.families import Family, get_family
 from eudoxus.tools.integrate import AreaCurves, integrate
 from eudoxus.tools.regress import ENGINE_VERSION
 from eudoxus.tools.sample import SampleBatch, sample_one_factor, sample_points, sample_random
 
-EPSILON = 0.01  # the paper's eq. 1 threshold for keeping an SR fit
 TOOL_VERSIONS = {"sample": "sample-1", "integrate": "integrate-1", "regress": ENGINE_VERSION,
                  "rules": "rules-1", "falsify": verify.VERIFY_VERSION,
                  "generalize": "generalize-1", "deduce": "generalize-1"}
@@ -50,8 +50,9 @@ class Step:
     events: list[ev.Event] = field(default_factory=list)
     accepted_rules: list[int] = field(default_factory=list)
 
-    @property
+    @cached_property
     def ctx(self) -> ToolContext:
+        """The step's seeded context: one generator, drawn from in order, for the whole step."""
         return ToolContext.seeded(self.config.seed, self.number)
 
     def experiment(self, tool: str, *, family: str | None, seconds: float, n_items: int,
@@ -181,7 +182,8 @@ def run_search(step: Step, action: Action, line: Line) -> None:
     chosen = [(o, p) for o, p in rows if o.skeleton == skeleton]
     coefficients = np.array([o.coefficients for o, _ in chosen], dtype=float)
     params = np.array([p for _, p in chosen], dtype=float)
-    coarse = family.domain.grid()[:: max(1, family.domain.grid().size // 64)]
+    fine = family.domain.grid()
+    coarse = fine[:: max(1, fine.size // 64)]
     result = rules.search_rules(skeleton, coefficients, params, family.parameters, x=coarse,
                                 curves=_curves([o.expression for o, _ in chosen], coarse))
     seconds = time.perf_counter() - started
@@ -414,7 +416,7 @@ def _accept(step: Step, hypothesis: Hypothesis, trial: _Trial,
         hypothesis_id=hypothesis.hypothesis_id,
         family_id=None if meta else step.family_ids[trial.family.name],
         conditions=conditions_of(statement),
-        n_support=int(hypothesis.details.get("support", len(hypothesis.details.get("rules", [])))),
+        n_support=int(hypothesis.details.get("support", 0)),
         n_falsification=verdict.n, max_error=verdict.max_error, audit_passed=passed,
         audit_detail=detail, provenance=provenance)
     if meta:

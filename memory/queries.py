@@ -151,6 +151,19 @@ FAMILY_OBSERVATIONS = NamedQuery(
     ("run_id", "family_id"),
 )
 
+FAMILY_OBSERVATION_COUNTS = NamedQuery(
+    "family_observation_counts",
+    "How many accepted best-rank observations each family has in one run.",
+    """
+    SELECT s.family_id, count(*) AS n
+    FROM observations o JOIN samples s USING (sample_id) JOIN experiments e
+        ON e.experiment_id = o.experiment_id
+    WHERE e.run_id = $run_id AND o.rank = 1 AND o.accepted
+    GROUP BY s.family_id
+    """,
+    ("run_id",),
+)
+
 RULE_EDGES = NamedQuery("rule_edges", "Rule lineage links.", "SELECT * FROM rule_edges")
 
 NAMED_QUERIES: dict[str, NamedQuery] = {
@@ -158,5 +171,6 @@ NAMED_QUERIES: dict[str, NamedQuery] = {
     for q in (
         RULES, RULE, RUNS, HYPOTHESES, HYPOTHESIS_EVENTS, EVIDENCE, EXPERIMENTS, FAMILIES,
         MODEL_RUNS, RULE_EDGES, RUN_COUNTERS, FAMILY_OBSERVATIONS,
+        FAMILY_OBSERVATION_COUNTS,
     )
 }

@@ -135,6 +135,12 @@ class Store(StoreBase):
         return [(from_row(Observation, columns[:-1], row[:-1]), list(row[-1]))
                 for row in cursor.fetchall()]
 
+    def family_observation_counts(self, run_id: str) -> dict[int, int]:
+        """{family_id: accepted best observations} for one run (families with none are absent)."""
+        rows = self._con.execute(queries.FAMILY_OBSERVATION_COUNTS.sql,
+                                 {"run_id": run_id}).fetchall()
+        return {int(family_id): int(n) for family_id, n in rows}
+
     # ---- families and experiments --------------------------------------------------------
 
     def upsert_family(

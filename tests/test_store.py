@@ -274,3 +274,15 @@ def test_observations_may_have_coefficient_lists_of_different_lengths(store) -> 
                            fit_error=[0.0, 0.0], complexity=[1, 2], accepted=[True, True])
     rows = store.family_observations("r", family.family_id)
     assert [o.coefficients for o, _ in rows] == [[1.0], [1.0, 1.0]]
+
+
+def test_observation_counts_per_family(store) -> None:
+    store.start_run("r", seed=0, config={})
+    family = store.upsert_family("f", template="a1*x", parameters=["a1"], ranges={})
+    experiment = store.add_experiment("r", step=0, tool="sample", tool_version="t", ok=True)
+    ids = store.add_samples(experiment.experiment_id, family.family_id, [[1.0], [2.0], [3.0]])
+    store.add_observations(experiment.experiment_id, ids, engine="g", expression="x",
+                           skeleton="c0*x", coefficients=[[1.0]] * 3, fit_error=0.0,
+                           complexity=1, accepted=[True, True, False])
+    assert store.family_observation_counts("r") == {family.family_id: 2}
+    assert store.family_observation_counts("other") == {}

@@ -63,6 +63,9 @@ _FORBIDDEN = {ast.Attribute: "attribute access is", ast.Subscript: "subscripts a
               "comparisons are", ast.BoolOp: "boolean operators are"}
 
 
+EPSILON = 0.01  # the paper's eq. 1 threshold: this close is "approximately correct"
+
+
 class ExprError(ValueError):
     """An expression that was refused, with a single-line, human-readable reason."""
 
@@ -475,7 +478,7 @@ def is_correct(pred: sympy.Expr | str, truth: sympy.Expr | str, decimals: int = 
             == _normal_form(_as_expr(truth), decimals))
 
 
-def is_approx_correct(pred: sympy.Expr | str, truth: sympy.Expr | str, *, eps: float = 0.01,
+def is_approx_correct(pred: sympy.Expr | str, truth: sympy.Expr | str, *, eps: float = EPSILON,
                       T: float = 4.0, n: int = 10_000) -> bool:
     """The paper's 'approximately correct': eq. 1 on [0, T] below eps."""
     return expression_error(pred, truth, T=T, n=n) < eps
@@ -491,7 +494,7 @@ class Verdict:
 
 
 def verdict(pred: sympy.Expr | str, truth: sympy.Expr | str, *, decimals: int = 2,
-            eps: float = 0.01, T: float = 4.0, n: int = 10_000) -> Verdict:
+            eps: float = EPSILON, T: float = 4.0, n: int = 10_000) -> Verdict:
     """Judge a predicted expression against the truth with both of the paper's verdicts."""
     pred, truth = _as_expr(pred), _as_expr(truth)
     error = expression_error(pred, truth, T=T, n=n)

@@ -175,7 +175,7 @@ def _check_n(n: int) -> int:
     return int(n)
 
 
-def _draw(family: Family, n: int, rng: np.random.Generator) -> np.ndarray:
+def draw_uniform(family: Family, n: int, rng: np.random.Generator) -> np.ndarray:
     """n rows uniform in the family's ranges, rounded to its decimals."""
     lows = np.array([family.ranges[p][0] for p in family.parameters], dtype=float)
     highs = np.array([family.ranges[p][1] for p in family.parameters], dtype=float)
@@ -192,7 +192,7 @@ def sample_random(family: Family, n: int, ctx: ToolContext, *, fill: bool = Fals
     n = _check_n(n)
     x = family.domain.grid() if x is None else np.asarray(x, dtype=float)
     ctx.check_cancelled()
-    params = _draw(family, n, ctx.rng)
+    params = draw_uniform(family, n, ctx.rng)
     if not fill:
         batch = _batch(family, "random", params, x)
         ctx.progress("sample", n, n)
@@ -205,7 +205,7 @@ def sample_random(family: Family, n: int, ctx: ToolContext, *, fill: bool = Fals
         if total >= n:
             break
         ctx.check_cancelled()
-        extra = _draw(family, n - total, ctx.rng)
+        extra = draw_uniform(family, n - total, ctx.rng)
         values, accepted, reasons = check(family, extra, x)
         parts.append((extra, values, accepted, reasons))
         total += int(accepted.sum())
@@ -220,12 +220,12 @@ def sample_random(family: Family, n: int, ctx: ToolContext, *, fill: bool = Fals
 def _random_base(family: Family, vary: str, rng: np.random.Generator) -> dict[str, float]:
     """One random base point whose fixed parameters satisfy the constraints not involving vary."""
     fixed_constraints = [c for c in family.constraints if vary not in c.names]
-    row = _draw(family, 1, rng)
+    row = draw_uniform(family, 1, rng)
     for _ in range(100):
         columns = {p: row[:, j] for j, p in enumerate(family.parameters)}
         if all(c.holds(columns, family.domain.grid()).all() for c in fixed_constraints):
             break
-        row = _draw(family, 1, rng)
+        row = draw_uniform(family, 1, rng)
     return dict(zip(family.parameters, map(float, row[0]), strict=True))
 
 

@@ -18,7 +18,7 @@ import sympy
 
 from eudoxus.tools.expr import relative_error, to_numpy
 from eudoxus.tools.families import Family
-from eudoxus.tools.sample import check, round_params
+from eudoxus.tools.sample import check, draw_uniform, round_params
 
 VERIFY_VERSION = "verify-1"
 X = sympy.Symbol("x")
@@ -117,7 +117,7 @@ def fresh_points(family: Family, n: int, rng: np.random.Generator, *,
             if got >= want:
                 break
             m = 2 * (want - got) + 4
-            draw = rng.uniform(lows, highs, size=(m, lows.size))
+            draw = draw_uniform(family, m, rng)
             if outside:
                 move = rng.random((m, lows.size)) < 0.5
                 move[np.arange(m), rng.integers(0, lows.size, m)] = True
