@@ -122,11 +122,19 @@ class Campaign:
                 deduced=any(h.details.get("derived_from_rule") for h in integrals))
         metas = [h for h in hypotheses if h.kind == "meta"]
         counters = self.store.run_counters(run_id)
+        trainings = [e for e in experiments if e.tool == "retrain"]
+        latest = trainings[-1] if trainings else None
+        guessed = {name for e in experiments if e.tool == "guess" and latest is not None
+                   and e.experiment_id > latest.experiment_id
+                   for name, fid in self._family_ids.items() if fid == e.family_id}
         return LabState(
             lines=lines, meta_open=[h for h in metas if h.status in OPEN],
             meta_rule=next((r for r in accepted if r.kind == "meta"), None),
             meta_refuted=sum(h.status == "refuted" for h in metas),
-            functions=int(counters["functions"]), tool_calls=int(counters["tool_calls"]))
+            functions=int(counters["functions"]), tool_calls=int(counters["tool_calls"]),
+            rules=sum(r.kind != "meta" for r in accepted),
+            model_rules=int(latest.params.get("rules", 0)) if latest else None,
+            has_model=any(e.ok for e in trainings), guessed=guessed)
 
     # ---- the loop ------------------------------------------------------------------------
 
@@ -254,6 +262,11 @@ class Campaign:
             steps.run_generalize(step, action, state)
         elif action.kind == "deduce":
             steps.run_deduce(step, action, state.lines[action.family], state)
+        elif action.kind in ("retrain", "guess"):
+            from eudoxus.agent import steps_model
+
+            run = steps_model.run_retrain if action.kind == "retrain" else steps_model.run_guess
+            run(step, action, state)
         else:  # a planner bug, not a tool failure
             raise ValueError(f"unknown action {action.kind!r}")
 

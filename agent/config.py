@@ -30,6 +30,17 @@ PRESETS: dict[str, str] = {
         functions = 3000
         wall_seconds = 900
     """,
+    "intuition": f"""
+        description = "the paper's families, with the seq2seq intuition retrained as rules come in"
+        families = {_PAPER!r}
+        [budget]
+        functions = 3000
+        wall_seconds = 1800
+        [planner]
+        model_seconds = 120
+        model_pairs = 30000
+        retrain_after = 4
+    """,
     "smoke": """
         description = "a seconds-long campaign for tests and demos: poly0, poly1, poly2, exp"
         families = ["poly0", "poly1", "poly2", "exp"]
@@ -73,6 +84,14 @@ class CampaignConfig:
     max_attempts: int = 4  # refuted searches before a line of inquiry is abandoned
     meta_min_powers: int = 3  # distinct powers with accepted rules before a power law is sought
     deduce: bool = True  # apply an accepted meta rule to families it covers, then test
+    # intuition (the seq2seq model); off unless model_seconds > 0
+    model_seconds: float = 0.0  # training budget per retraining
+    model_pairs: int = 20_000  # training pairs made from the run's rules and fits
+    model_test: int = 200  # held-out test functions per split, for the accuracy history
+    model_arch: str = "mbart"
+    model_d: int = 128  # width (layers: 3 + 3)
+    retrain_after: int = 3  # new accepted rules since the last training before retraining
+    model_guesses: int = 8  # functions of each unsettled family the model guesses per training
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (stored with the run, so a resume uses exactly this)."""
@@ -116,7 +135,8 @@ class CampaignConfig:
             raise ConfigError(f"unknown engine {self.engine!r}; choose from "
                               f"{', '.join(sorted(ENGINES))}")
         for name in ("functions", "tool_calls", "falsify_n", "random_batch", "max_attempts",
-                     "meta_min_powers"):
+                     "meta_min_powers", "model_pairs", "model_test", "retrain_after",
+                     "model_guesses", "model_d"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.wall_seconds <= 0:
@@ -125,6 +145,11 @@ class CampaignConfig:
             raise ConfigError("workers, first_batch and seed must not be negative")
         if not 0 <= self.falsify_outside <= 1 or not 0 < self.pass_fraction <= 1:
             raise ConfigError("falsify_outside must be in [0, 1] and pass_fraction in (0, 1]")
+        if self.model_seconds < 0:
+            raise ConfigError(f"model_seconds must not be negative, not {self.model_seconds}")
+        if self.model_arch not in ("t5", "bart", "mbart"):
+            raise ConfigError(f"unknown model_arch {self.model_arch!r}; choose from t5, bart, "
+                              "mbart")
         if not 0 < self.falsify_tol < 1:
             raise ConfigError(f"falsify_tol must be in (0, 1), not {self.falsify_tol}")
         return self

@@ -73,6 +73,10 @@ class LabState:
     meta_refuted: int = 0
     functions: int = 0
     tool_calls: int = 0
+    rules: int = 0  # accepted per-family rules of the run
+    model_rules: int | None = None  # rules at the latest training attempt (None: never)
+    has_model: bool = False  # a training succeeded
+    guessed: set[str] = field(default_factory=set)  # families the latest model has guessed
 
     def powers_with_rules(self) -> set[int]:
         """Powers of x covered by accepted polynomial rules (the data a power law is sought in)."""
@@ -84,7 +88,7 @@ class LabState:
 class Action:
     """A next step: kind, its target family (if any), size, design and why it was chosen."""
 
-    kind: str  # explore | search | falsify | generalize | deduce
+    kind: str  # explore | search | falsify | generalize | deduce | retrain | guess
     family: str | None = None
     n: int = 0
     design: str = "random"
@@ -171,11 +175,35 @@ def _meta_actions(state: LabState, config: CampaignConfig) -> list[Scored]:
                    1.0 + covered, SEARCH_COST)]
 
 
+def _model_actions(state: LabState, config: CampaignConfig,
+                   others: Sequence[Scored]) -> list[Scored]:
+    """Retrain the intuition when enough new rules came in (or at the end, on what is new),
+    then let it guess the integrals of functions of every family still without a rule."""
+    if config.model_seconds <= 0:
+        return []
+    new = state.rules - (state.model_rules or 0)
+    pending_tests = any(s.action.kind == "falsify" for s in others)
+    if new > 0 and not pending_tests and (new >= config.retrain_after or not others):
+        return [Scored(Action("retrain", why=f"{new} rule(s) since the last training"),
+                       float(new), config.model_seconds)]
+    if not state.has_model:
+        return []
+    return [Scored(Action("guess", line.family.name, config.model_guesses, "random",
+                          why="the intuition guesses; the measured area decides"),
+                   0.5, config.model_guesses * INTEGRATION_COST + SEARCH_COST)
+            for line in state.lines.values()
+            if not line.settled and line.family.name not in state.guessed]
+
+
 def next_action(state: LabState, config: CampaignConfig) -> Action | None:
     """The most valuable next step per unit cost, or None when every line is closed."""
     candidates: list[Scored] = _meta_actions(state, config)
     for line in state.lines.values():
         candidates.extend(_line_actions(line, state, config))
+    model = _model_actions(state, config, candidates)
+    if any(s.action.kind == "retrain" for s in model):
+        return model[0].action  # a due retraining goes first: the intuition is stale
+    candidates.extend(model)
     if not candidates:
         return None
     if config.strategy == "random":
@@ -187,7 +215,7 @@ def next_action(state: LabState, config: CampaignConfig) -> Action | None:
 def _random_choice(candidates: Sequence[Scored], state: LabState) -> Action:
     """The baseline's fixed order: test, search, generalize, then explore round-robin (the
     family with the fewest observations, ties in config order)."""
-    for kind in ("falsify", "search", "generalize"):
+    for kind in ("falsify", "search", "generalize", "guess"):
         for scored in candidates:
             if scored.action.kind == kind:
                 return scored.action

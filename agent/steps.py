@@ -30,10 +30,12 @@ from eudoxus.tools.families import Family, get_family
 from eudoxus.tools.integrate import AreaCurves, integrate
 from eudoxus.tools.regress import ENGINE_VERSION
 from eudoxus.tools.sample import SampleBatch, sample_one_factor, sample_points, sample_random
+from eudoxus.tools.seq2seq import SEQ2SEQ_VERSION
 
 TOOL_VERSIONS = {"sample": "sample-1", "integrate": "integrate-1", "regress": ENGINE_VERSION,
                  "rules": "rules-1", "falsify": verify.VERIFY_VERSION,
-                 "generalize": "generalize-1", "deduce": "generalize-1"}
+                 "generalize": "generalize-1", "deduce": "generalize-1",
+                 "retrain": SEQ2SEQ_VERSION, "guess": SEQ2SEQ_VERSION}
 META_FAMILY = "power"  # a1*x**a2: the instrument on which a power law is put to the test
 
 

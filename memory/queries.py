@@ -166,11 +166,24 @@ FAMILY_OBSERVATION_COUNTS = NamedQuery(
 
 RULE_EDGES = NamedQuery("rule_edges", "Rule lineage links.", "SELECT * FROM rule_edges")
 
+ACCEPTED_FITS = NamedQuery(
+    "accepted_fits",
+    "Accepted best-rank regression fits with their family and sample parameters (all runs or one).",
+    """
+    SELECT f.name AS family, s.params AS params, o.expression, o.observation_id
+    FROM observations o JOIN samples s USING (sample_id) JOIN families f
+        ON f.family_id = s.family_id JOIN experiments e ON e.experiment_id = o.experiment_id
+    WHERE ($run_id IS NULL OR e.run_id = $run_id) AND o.rank = 1 AND o.accepted
+    ORDER BY o.observation_id
+    """,
+    ("run_id",),
+)
+
 NAMED_QUERIES: dict[str, NamedQuery] = {
     q.name: q
     for q in (
         RULES, RULE, RUNS, HYPOTHESES, HYPOTHESIS_EVENTS, EVIDENCE, EXPERIMENTS, FAMILIES,
         MODEL_RUNS, RULE_EDGES, RUN_COUNTERS, FAMILY_OBSERVATIONS,
-        FAMILY_OBSERVATION_COUNTS,
+        FAMILY_OBSERVATION_COUNTS, ACCEPTED_FITS,
     )
 }

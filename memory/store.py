@@ -135,6 +135,12 @@ class Store(StoreBase):
         return [(from_row(Observation, columns[:-1], row[:-1]), list(row[-1]))
                 for row in cursor.fetchall()]
 
+    def accepted_fits(self, run_id: str | None = None) -> list[tuple[str, list[float], str, int]]:
+        """(family name, sample params, expression, observation id) of every accepted fit."""
+        rows = self._con.execute(queries.ACCEPTED_FITS.sql, {"run_id": run_id}).fetchall()
+        return [(family, list(params), expression, int(oid))
+                for family, params, expression, oid in rows]
+
     def family_observation_counts(self, run_id: str) -> dict[int, int]:
         """{family_id: accepted best observations} for one run (families with none are absent)."""
         rows = self._con.execute(queries.FAMILY_OBSERVATION_COUNTS.sql,

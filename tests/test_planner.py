@@ -123,3 +123,35 @@ def test_missing_config_file_and_unknown_preset(tmp_path: Path) -> None:
         load_config("paper", tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match="unknown preset"):
         load_config("nope")
+
+
+def test_the_intuition_is_off_unless_given_time() -> None:
+    state = _state("poly0", "exp", poly0={"rule": _rule(1, "poly0", "a0*x")})
+    state.rules = 5
+    assert next_action(state, _config()).kind == "explore"
+
+
+def test_retraining_waits_for_tests_then_goes_first_once_enough_rules_are_new() -> None:
+    config = _config(model_seconds=60, retrain_after=3)
+    testing = _state("poly0", "exp", exp={"open_integrals": [_hypothesis(7)]})
+    testing.rules = 3
+    assert next_action(testing, config).kind == "falsify"
+    due = _state("poly0", "exp")
+    due.rules = 3
+    assert next_action(due, config).kind == "retrain"
+    not_yet = _state("poly0", "exp")
+    not_yet.rules, not_yet.model_rules, not_yet.has_model = 4, 2, True
+    assert next_action(not_yet, config).kind != "retrain"
+
+
+def test_a_trained_model_guesses_each_unsettled_family_once_and_ends_with_a_retraining() -> None:
+    config = _config(model_seconds=60, retrain_after=3, model_guesses=5)
+    state = _state("poly0", "exp", poly0={"rule": _rule(1, "poly0", "a0*x")},
+                   exp={"n_observations": 7, "searched_at": 7, "failed_searches": 9})
+    state.rules, state.model_rules, state.has_model = 1, 1, True
+    action = next_action(state, config)
+    assert (action.kind, action.family, action.n) == ("guess", "exp", 5)
+    state.guessed = {"exp"}
+    assert next_action(state, config) is None  # nothing new to learn from, nothing to do
+    state.rules = 2
+    assert next_action(state, config).kind == "retrain"  # the end: learn what is new
