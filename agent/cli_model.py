@@ -34,13 +34,12 @@ TestPerSplit = Annotated[int, typer.Option(
     help="Held-out test functions per split (polynomial, non-polynomial).")]
 Device = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
 Threads = Annotated[int, typer.Option(help="torch threads on the CPU (0: every core).")]
-Arch = Annotated[str, typer.Option(help="Encoder-decoder kind: t5 or bart.")]
+Arch = Annotated[str, typer.Option(help="Encoder-decoder kind: bart, mbart or t5.")]
 DModel = Annotated[int, typer.Option("--d-model", help="Model width.")]
 Layers = Annotated[int, typer.Option(help="Encoder and decoder layers (each).")]
 BatchSize = Annotated[int, typer.Option(help="Training batch size.")]
 LearningRate = Annotated[float, typer.Option("--lr", help="Peak learning rate.")]
-Precision = Annotated[str, typer.Option(
-    help="fp32, bf16, or auto (bf16 where the device has it natively).")]
+Precision = Annotated[str, typer.Option(help="auto (bf16 on CUDA, fp32 on the CPU), bf16 or fp32.")]
 Seed = Annotated[int, typer.Option(help="Seed of the data and the initial weights.")]
 Beams = Annotated[int, typer.Option(min=1, help="Beam width (1: greedy).")]
 JsonPath = Annotated[Path | None, typer.Option("--json", help="Also write the results here.")]
@@ -177,9 +176,9 @@ def model_train(
     home: HomeOption = None,
     run_id: Annotated[str | None, typer.Option("--run", help="Learn from one run only.")] = None,
     seconds: Seconds = 600.0, pairs: Pairs = 100_000, test_per_split: TestPerSplit = 2_000,
-    device: Device = "auto", threads: Threads = 0, arch: Arch = "t5", d_model: DModel = 128,
-    layers: Layers = 3, batch_size: BatchSize = 32, lr: LearningRate = 1e-3, seed: Seed = 0,
-    precision: Precision = "fp32",
+    device: Device = "auto", threads: Threads = 0, arch: Arch = "bart", d_model: DModel = 128,
+    layers: Layers = 3, batch_size: BatchSize = 32, lr: LearningRate = 7e-4, seed: Seed = 0,
+    precision: Precision = "auto",
     resume: Annotated[Path | None, typer.Option(help="Continue from this checkpoint.")] = None,
     json_path: JsonPath = None, as_json: JsonOption = False,
 ) -> None:
@@ -200,10 +199,10 @@ def bench_seq2seq(
     home: Annotated[Path | None, typer.Option(
         "--home", help="Lab whose rules label the data (default: ./.eudoxus; a paper campaign "
                        "is run first if it has none).")] = None,
-    seconds: Seconds = 1800.0, pairs: Pairs = 1_000_000, test_per_split: TestPerSplit = 2_000,
-    device: Device = "auto", threads: Threads = 0, arch: Arch = "t5", d_model: DModel = 128,
-    layers: Layers = 3, batch_size: BatchSize = 32, lr: LearningRate = 1e-3, seed: Seed = 0,
-    precision: Precision = "fp32", json_path: JsonPath = None,
+    seconds: Seconds = 1800.0, pairs: Pairs = 600_000, test_per_split: TestPerSplit = 2_000,
+    device: Device = "auto", threads: Threads = 0, arch: Arch = "bart", d_model: DModel = 128,
+    layers: Layers = 3, batch_size: BatchSize = 32, lr: LearningRate = 7e-4, seed: Seed = 0,
+    precision: Precision = "auto", json_path: JsonPath = None,
 ) -> None:
     """Train from scratch on the lab's own knowledge; compare with the paper's language models."""
     settings = _settings(seconds, pairs, test_per_split, device, threads, arch, d_model,

@@ -88,7 +88,7 @@ class CampaignConfig:
     model_seconds: float = 0.0  # training budget per retraining
     model_pairs: int = 20_000  # training pairs made from the run's rules and fits
     model_test: int = 200  # held-out test functions per split, for the accuracy history
-    model_arch: str = "mbart"
+    model_arch: str = "bart"
     model_d: int = 128  # width (layers: 3 + 3)
     retrain_after: int = 3  # new accepted rules since the last training before retraining
     model_guesses: int = 8  # functions of each unsettled family the model guesses per training

@@ -38,6 +38,12 @@ def _plain_line(event: ev.Event) -> str | None:
     if isinstance(event, ev.RuleAccepted):
         family = event.family or "power law"
         return f"RULE #{event.rule_id} ({family}): {event.statement}"
+    if isinstance(event, ev.ModelTrained):
+        scores = ", ".join(f"{split} {m['correct']:.1f}% correct, {m['approx_correct']:.1f}% "
+                           "approx" for split, m in event.metrics.items()
+                           if split in ("polynomial", "non-polynomial") and isinstance(m, dict))
+        return (f"MODEL #{event.model_run_id} trained in {event.seconds:.0f} s on "
+                f"{event.device} ({event.n_params / 1e6:.2f}M parameters): {scores}")
     if isinstance(event, ev.RunEnded):
         totals = event.totals
         return (f"run {event.status}: {event.reason}; {totals.get('functions', 0)} functions, "

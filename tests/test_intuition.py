@@ -104,3 +104,14 @@ def test_bench_seq2seq_writes_a_table_and_json(campaign, capsys, tmp_path) -> No
     assert document["metrics"]["polynomial"]["n"] == 10
     assert document["config"]["data"]["label_source"].endswith("no CAS")
     assert document["ms_per_function_batched"] > 0 and document["n_params"] > 0
+
+
+def test_trainings_are_announced_on_the_event_log(campaign) -> None:
+    from eudoxus.agent import events as ev
+    from eudoxus.agent.live import _plain_line
+
+    lab, outcome = campaign[:2]
+    trained = [e for e in ev.read_events(lab.events_path(outcome.run_id))
+               if isinstance(e, ev.ModelTrained)]
+    assert len(trained) == 2 and "polynomial" in trained[-1].metrics
+    assert _plain_line(trained[-1]).startswith(f"MODEL #{trained[-1].model_run_id} trained")

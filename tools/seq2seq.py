@@ -179,12 +179,15 @@ def build_dataset(rules: Sequence[RuleRecord], fits: Sequence[FitRecord] = (),
     held |= {p.source for p in valid}
     train = [p for p in (fit_pair(get_family(f.family), f.params, f.expression,
                                   f"fit of observation #{f.observation_id}") for f in fits
-                         if f.family in chosen or _known(f.family))
+                         if _known(f.family))
              if p is not None and p.source not in held]
     train += draw(_split_quota(max(0, spec.train - len(train)), by_split,
                                spec.nonpolynomial_share), 0, held)
+    # Drawn family by family; shuffled so that any prefix (the in-training validation sample)
+    # mixes every family.
     rng = np.random.default_rng([spec.seed, 3])
-    train = [train[i] for i in rng.permutation(len(train))]
+    train, valid, test = ([part[i] for i in rng.permutation(len(part))]
+                          for part in (train, valid, test))
     families: dict[str, int] = {}
     origins: dict[str, int] = {}
     for pair in train:
@@ -352,7 +355,3 @@ def check_guess(integrand: str, guessed: str, *, T: float = 4.0, n_points: int =
     return GuessVerdict(integrand, guessed, accepted, error, float(verdict.measured[0]),
                         float(verdict.predicted[0]), reason)
 
-
-def pairs_texts(pairs: Iterable[Pair]) -> list[tuple[str, str]]:
-    """(source, target) texts of pairs."""
-    return [(p.source, p.target) for p in pairs]
