@@ -17,7 +17,6 @@ from eudoxus.agent import intuition
 from eudoxus.agent.planner import Action, LabState
 from eudoxus.agent.steps import Step, _measure, _record_samples, _timed
 from eudoxus.tools import seq2seq, verify
-from eudoxus.tools.expr import ExprError, parse
 from eudoxus.tools.families import get_family
 from eudoxus.tools.pairs import integrand_text
 from eudoxus.tools.sample import sample_random
@@ -84,8 +83,9 @@ def run_guess(step: Step, action: Action, state: LabState) -> None:
     else:
         loaded = intuition.load_model(found[1])
         guesses = seq2seq.guess(loaded.model, loaded.tokenizer, sources)
-    verdicts = [_judge(text, batch.x, areas.g[i:i + 1], areas.error[i:i + 1], step)
-                for i, text in enumerate(guesses)]
+    judged = [seq2seq.judge_guess(text, batch.x, areas.g[i], float(areas.error[i]),
+                                  tolerance=step.config.falsify_tol)
+              for i, text in enumerate(guesses)]
     seconds = time.perf_counter() - started
     with step.store.transaction():
         _, measured = _record_samples(step, family, batch, areas, (t_sample, t_int), "random",
@@ -94,46 +94,30 @@ def run_guess(step: Step, action: Action, state: LabState) -> None:
             "guess", family=family.name, seconds=seconds, n_items=len(guesses),
             ok=failure is None, error=failure,
             params={"model_run_id": found[0].model_run_id if found else None},
-            summary={"accepted": sum(v is not None and bool(v.passed[0]) for v in verdicts)})
+            summary={"accepted": sum(v is not None and bool(v.passed[0]) for v, _ in judged)})
         eid = experiment.experiment_id
-        for sample_id, source, text, verdict in zip(measured, sources, guesses, verdicts,
-                                                    strict=False):
-            _record_guess(step, family.name, int(sample_id), source, text, verdict, eid,
+        for sample_id, source, text, (verdict, why) in zip(measured, sources, guesses, judged,
+                                                           strict=False):
+            _record_guess(step, family.name, int(sample_id), source, text, verdict, why, eid,
                           found[0].model_run_id)
 
 
-def _judge(text: str, x: np.ndarray, area: np.ndarray, error: np.ndarray,
-           step: Step) -> verify.Falsification | None:
-    """The guess against one measured area curve; None when it is no expression in x."""
-    try:
-        statement = parse(text)
-    except ExprError:
-        return None
-    if statement.free_symbols - {parse("x")}:
-        return None
-    return verify.falsify(statement, (), np.zeros((1, 0)), x, area, error,
-                          tolerance=step.config.falsify_tol, pass_fraction=1.0)
-
-
 def _record_guess(step: Step, family: str, sample_id: int, source: str, text: str,
-                  verdict: verify.Falsification | None, eid: int, model_run_id: int) -> None:
+                  verdict: verify.Falsification | None, why: str, eid: int,
+                  model_run_id: int) -> None:
     hypothesis = step.propose(kind="model", statement=text or "?", family=family,
                               reason=f"model #{model_run_id} read ∫₀ˣ {source}",
                               experiment_id=eid, target=source,
                               details={"model_run_id": model_run_id, "sample_id": sample_id})
     hypothesis = step.move(hypothesis, "testing", "area measured under the function", eid)
     if verdict is None:
-        step.move(hypothesis, "refuted", "the guess is not an expression in x", eid)
+        step.move(hypothesis, "refuted", why, eid)
         return
     step.store.add_evidence(
         hypothesis.hypothesis_id, "falsification", 1, experiment_id=eid,
         sample_id=[sample_id], predicted=verdict.predicted, measured=verdict.measured,
         error=np.where(np.isfinite(verdict.errors), verdict.errors, np.nan),
         passed=verdict.passed)
-    error = float(verdict.errors[0])
-    if bool(verdict.passed[0]):
-        step.move(hypothesis, "accepted", f"predicts the measured area (eq. 1 error "
-                  f"{error:.2g})", eid, score=1.0)
-    else:
-        step.move(hypothesis, "refuted", f"the measured area disagrees (eq. 1 error "
-                  f"{error:.2g} > {float(verdict.tolerance[0]):.2g})", eid, score=0.0)
+    passed = bool(verdict.passed[0])
+    step.move(hypothesis, "accepted" if passed else "refuted", why, eid,
+              score=1.0 if passed else 0.0)

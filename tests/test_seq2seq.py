@@ -6,6 +6,7 @@ import math
 import re
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from eudoxus.tools.expr import parse
@@ -17,6 +18,7 @@ from eudoxus.tools.seq2seq import (
     RuleRecord,
     build_dataset,
     check_guess,
+    rounding_allowance,
     split_of,
 )
 
@@ -82,11 +84,30 @@ def test_a_right_guess_is_accepted_by_the_measured_area() -> None:
     assert verdict.measured == pytest.approx(8 + 1.5 * math.sin(8), rel=1e-6)
 
 
+def test_a_right_answer_in_the_papers_format_is_as_exact_as_its_rounding() -> None:
+    # x**3/3 can only be written 0.33*x**3 with two decimals: that is not a wrong answer.
+    verdict = check_guess("1.50-4.00*x+1.00*x**2", "1.50*x-2.00*x**2+0.33*x**3")
+    assert verdict.accepted and verdict.error > 0.01  # beyond even "approximately correct"
+
+
 def test_a_wrong_guess_is_refuted_by_the_instruments() -> None:
-    # What a model might say: the right form with the wrong sign and a near-miss coefficient.
+    # What a model might say: the right form with the wrong sign, a coefficient off in its
+    # last digit, a slightly wrong rate.
     wrong = check_guess("2.00+3.00*cos(2.00*x)", "2.00*x-1.50*sin(2.00*x)")
-    near = check_guess("1.00+2.00*x", "1.00*x+1.01*x**2")
-    assert not wrong.accepted and "refuted by the measured area" in wrong.reason
-    assert not near.accepted and 1e-5 < near.error < 0.01
+    near = check_guess("1.00+3.00*sin(2.00*x)", "1.53+1.00*x-1.53*cos(2.00*x)")
+    off_digit = check_guess("1.00+2.00*x", "1.00*x+1.02*x**2")
+    rate = check_guess("2.50*exp(0.50*x)", "-5.00+5.00*exp(0.51*x)")
+    for verdict in (wrong, near, off_digit, rate):
+        assert not verdict.accepted and "refuted by the measured area" in verdict.reason
+    assert near.error < 0.01  # "approximately correct" in the paper's sense, and still refuted
     unreadable = check_guess("1.00+2.00*x", "1.00*x+")
     assert not unreadable.accepted and "not an expression" in unreadable.reason
+
+
+def test_rounding_allowance_grows_with_the_terms_a_guess_rounds() -> None:
+    x = np.linspace(0, 4, 401)
+    g = x**3 / 3
+    assert rounding_allowance(parse("0.33*x**3"), x, g) == pytest.approx(
+        0.005 * np.mean(x**3) / np.max(g))
+    assert rounding_allowance(parse("0.33*x**3 + 1.00*x"), x, g) > rounding_allowance(
+        parse("0.33*x**3"), x, g)

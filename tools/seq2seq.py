@@ -21,17 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sympy
 
 from eudoxus.tools.context import ToolContext
 from eudoxus.tools.expr import ExprError, parse, to_numpy
 from eudoxus.tools.families import get_family
 from eudoxus.tools.integrate import integrate
 from eudoxus.tools.pairs import Pair, compile_rule, fit_pair, is_polynomial_family, pairs_from_rule
-from eudoxus.tools.verify import falsify
+from eudoxus.tools.verify import Falsification, falsify
 
 __all__ = ["SPLITS", "Dataset", "DataSpec", "Evaluation", "FitRecord", "GuessVerdict",
-           "RuleRecord", "build_dataset", "check_guess", "evaluate", "guess", "retrain",
-           "split_of"]
+           "RuleRecord", "build_dataset", "check_guess", "evaluate", "guess", "judge_guess",
+           "retrain", "rounding_allowance", "split_of"]
 
 SEQ2SEQ_VERSION = "seq2seq-1"
 SPLITS = ("polynomial", "non-polynomial")
@@ -323,13 +324,47 @@ class GuessVerdict:
     reason: str
 
 
+def rounding_allowance(statement: sympy.Expr, x: np.ndarray, g: np.ndarray,
+                       decimals: int = 2) -> float:
+    """The eq. 1 error that rounding each coefficient of `statement` to `decimals` places can
+    cause by itself: the precision a guess in the paper's format claims, and no more."""
+    half_unit = 0.5 * 10.0 ** -decimals
+    bound = np.zeros_like(x, dtype=float)
+    for term in sympy.Add.make_args(sympy.expand(statement)):
+        _, basis = term.as_coeff_Mul()
+        with np.errstate(all="ignore"):
+            bound += half_unit * np.abs(np.broadcast_to(to_numpy(basis)(x), x.shape))
+    scale = float(np.max(np.abs(g)))
+    return float(np.mean(bound) / scale) if scale > 0 and np.all(np.isfinite(bound)) else 0.0
+
+
+def judge_guess(guessed: str, x: np.ndarray, g: np.ndarray, g_error: float, *,
+                tolerance: float = 1e-5) -> tuple[Falsification | None, str]:
+    """A guessed integral against one measured area curve g on x: the verdict and why.
+
+    It passes when its eq. 1 error is within what its own 2-decimal rounding allows (or the
+    tolerance, or the instrument's error, whichever is largest); None when it is no expression
+    in x.
+    """
+    try:
+        statement = parse(guessed)
+    except ExprError as error:
+        return None, f"the guess is not an expression: {error}"
+    if statement.free_symbols - {parse("x")}:
+        return None, "the guess has symbols other than x"
+    allowed = max(tolerance, rounding_allowance(statement, x, g))
+    verdict = falsify(statement, (), np.zeros((1, 0)), x, g[None, :], np.array([g_error]),
+                      tolerance=allowed, pass_fraction=1.0)
+    error, limit = float(verdict.errors[0]), float(verdict.tolerance[0])
+    if verdict.passed[0]:
+        return verdict, f"predicts the measured area (eq. 1 error {error:.2g} <= {limit:.2g})"
+    return verdict, f"refuted by the measured area: eq. 1 error {error:.2g} > {limit:.2g}"
+
+
 def check_guess(integrand: str, guessed: str, *, T: float = 4.0, n_points: int = 10_000,
                 method: str = "trapezoid", tolerance: float = 1e-5) -> GuessVerdict:
-    """Measure the area under `integrand` on [0, T] and test the guessed integral against it.
-
-    The same acceptance test a rule faces (eq. 1 below `tolerance`, or below the instrument's
-    own error bound): a guess is never taken on the model's word.
-    """
+    """Measure the area under `integrand` on [0, T] and test the guessed integral against it:
+    a guess is never taken on the model's word (see `judge_guess`)."""
     x = np.linspace(0.0, T, n_points)
     f = parse(integrand)
     if f.free_symbols - {parse("x")}:
@@ -337,21 +372,11 @@ def check_guess(integrand: str, guessed: str, *, T: float = 4.0, n_points: int =
     areas = integrate(to_numpy(f), x, method=method)
     if not np.all(np.isfinite(areas.g)):
         raise ExprError(f"{integrand!r} is not finite on [0, {T:g}]")
-    try:
-        statement = parse(guessed)
-    except ExprError as error:
-        return GuessVerdict(integrand, guessed, False, float("inf"), float(areas.final[0]),
-                            float("nan"), f"the guess is not an expression: {error}")
-    if statement.free_symbols - {parse("x")}:
-        return GuessVerdict(integrand, guessed, False, float("inf"), float(areas.final[0]),
-                            float("nan"), "the guess has symbols other than x")
-    verdict = falsify(statement, (), np.zeros((1, 0)), x, areas.g, areas.error,
-                      tolerance=tolerance, pass_fraction=1.0)
-    error = float(verdict.errors[0])
-    accepted = bool(verdict.passed[0])
-    reason = (f"predicts the measured area (eq. 1 error {error:.2g})" if accepted else
-              f"refuted by the measured area: eq. 1 error {error:.2g} > "
-              f"{float(verdict.tolerance[0]):.2g}")
-    return GuessVerdict(integrand, guessed, accepted, error, float(verdict.measured[0]),
-                        float(verdict.predicted[0]), reason)
-
+    verdict, reason = judge_guess(guessed, x, areas.g[0], float(areas.error[0]),
+                                  tolerance=tolerance)
+    measured = float(areas.final[0])
+    if verdict is None:
+        return GuessVerdict(integrand, guessed, False, float("inf"), measured, float("nan"),
+                            reason)
+    return GuessVerdict(integrand, guessed, bool(verdict.passed[0]), float(verdict.errors[0]),
+                        measured, float(verdict.predicted[0]), reason)
