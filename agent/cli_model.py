@@ -112,11 +112,14 @@ def _train(home: Path | None, run_id: str | None, model_config, train_config, da
 
     retraining = seq2seq.retrain(dataset, model_config=model_config, train_config=train_config,
                                  out=out, resume=resume, on_point=point)
+    from eudoxus.memory import StoreError
+
     recorded = None
     try:
         with Store.open(lab) as store:
             recorded = intuition.record(store, retraining, run_id).model_run_id
-    except Exception as error:  # a campaign holding the store must not cost the training
+    except StoreError as error:  # a campaign holding the store must not
+        # cost the training: the checkpoint is on disk and says where
         note(f"note: the training was not recorded in the store ({error}); "
              f"its checkpoint is {out}")
     return {"model_run_id": recorded, "checkpoint": str(out), "device": retraining.device,
@@ -179,7 +182,8 @@ def model_train(
     device: Device = "auto", threads: Threads = 0, arch: Arch = "bart", d_model: DModel = 128,
     layers: Layers = 3, batch_size: BatchSize = 32, lr: LearningRate = 7e-4, seed: Seed = 0,
     precision: Precision = "auto",
-    resume: Annotated[Path | None, typer.Option(help="Continue from this checkpoint.")] = None,
+    resume: Annotated[Path | None, typer.Option(
+        help="Continue from this checkpoint; its training time counts toward --seconds.")] = None,
     json_path: JsonPath = None, as_json: JsonOption = False,
 ) -> None:
     """Train the intuition on the lab's accepted rules and fits; score it on held-out pairs."""
