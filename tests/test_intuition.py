@@ -104,6 +104,7 @@ def test_bench_seq2seq_writes_a_table_and_json(campaign, capsys, tmp_path) -> No
     assert document["metrics"]["polynomial"]["n"] == 10
     assert document["config"]["data"]["label_source"].endswith("no CAS")
     assert document["ms_per_function_batched"] > 0 and document["n_params"] > 0
+    assert document["config"]["autocast"] == "fp32"  # auto: bf16 on CUDA only
 
 
 def test_trainings_are_announced_on_the_event_log(campaign) -> None:

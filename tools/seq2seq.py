@@ -277,8 +277,8 @@ def retrain(dataset: Dataset, *, model_config: Any = None, train_config: Any = N
 
     `on_point` receives each validation point (seconds, steps, loss, valid_exact).
     """
-    from eudoxus.models.network import ModelConfig
-    from eudoxus.models.train import TrainConfig, train
+    from eudoxus.models.network import ModelConfig, pick_device
+    from eudoxus.models.train import TrainConfig, train, use_bf16
 
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
@@ -298,7 +298,9 @@ def retrain(dataset: Dataset, *, model_config: Any = None, train_config: Any = N
                       result.seconds, result.device, result.steps, result.examples,
                       result.history, result.checkpoint,
                       {"model": model_config.to_dict(), "train": train_config.to_dict(),
-                       "data": dataset.summary()})
+                       "data": dataset.summary(),
+                       "autocast": "bf16" if use_bf16(train_config.precision,
+                                                      pick_device(result.device)) else "fp32"})
 
 
 def guess(model: Any, tokenizer: Any, sources: Sequence[str], *, beams: int = 1) -> list[str]:
