@@ -251,27 +251,40 @@ CheckpointOption = Annotated[Path | None, typer.Option(
 def model_eval(
     ctx: typer.Context, home: HomeOption = None, checkpoint: CheckpointOption = None,
     test_per_split: TestPerSplit = 2_000, beams: Beams = 1,
-    seed: Annotated[int, typer.Option(help="Seed of the fresh test set.")] = 1,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed of a fresh test set (default: the model's own held-out test set).")] = None,
     json_path: JsonPath = None, as_json: JsonOption = False,
 ) -> None:
-    """Score a trained model on a fresh test set drawn from the lab's accepted rules."""
+    """Score a trained model on test functions labelled by the lab's accepted rules."""
+    from eudoxus.models.network import count_parameters
     from eudoxus.tools import seq2seq
 
     path = _checkpoint(ctx, home, checkpoint)
     loaded = _load(path)
     with _reader(ctx, home) as store:
         rules, _ = _knowledge(store, None)
+        trained = next((r for r in store.list_model_runs()
+                        if r.checkpoint_path and Path(r.checkpoint_path) == path), None)
+    spec = ((trained.config.get("data") or {}).get("spec") or None) if trained else None
+    if seed is None and spec:
+        # The training drew its test set first, from its own seed: the same seed and rules
+        # draw the same functions, none of which it trained on.
+        seed, test_per_split, title = spec["seed"], spec["test_per_split"], "its held-out test set"
+    else:
+        if seed is None:
+            seed = 1
+            note("note: this model's training is not recorded here; a fresh test set may "
+                 "share integrands with what it trained on")
+        title = f"a fresh test set (seed {seed})"
     dataset = seq2seq.build_dataset(rules, (), seq2seq.DataSpec(
         train=0, valid=0, test_per_split=test_per_split, seed=seed))
     evaluation = seq2seq.evaluate(loaded.model, loaded.tokenizer, dataset.test, beams=beams)
-    from eudoxus.models.network import count_parameters
-
-    document = {"checkpoint": str(path), "device": "cpu",
+    document = {"checkpoint": str(path), "device": "cpu", "test_seed": seed,
                 "n_params": count_parameters(loaded.model), **evaluation.to_dict()}
     if as_json:
         emit_json(document)
     else:
-        print_scores(f"Intuition {path.name}: fresh test set (seed {seed})", document)
+        print_scores(f"Intuition {path.name}: {title}", document)
     _write(json_path, document)
 
 

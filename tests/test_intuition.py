@@ -75,16 +75,19 @@ def test_model_commands(campaign, capsys, tmp_path) -> None:
     home = str(lab.home)
     code, out, err = run_cli(capsys, "model", "train", "--home", home, "--seconds", "2",
                              "--pairs", "200", "--test-per-split", "10", "--threads", "1",
-                             "--d-model", "32", "--layers", "1")
+                             "--d-model", "32", "--layers", "1", "--json")
     assert code == 0, err
-    assert "poly % correct" in out and "3 accepted rules" in err
+    trained = json.loads(out)
+    assert "3 accepted rules" in err and trained["metrics"]["all"]["n"] == 20
     code, out, _ = run_cli(capsys, "model", "list", "--home", home, "--json")
     assert code == 0 and len(json.loads(out)) == 3
     code, out, _ = run_cli(capsys, "model", "predict", "--home", home, "--json", "3*x + 1")
     (row,) = json.loads(out)
     assert code == 0 and row["f"] == "1.00+3.00*x" and row["verdict"] in ("accepted", "refuted")
-    code, out, _ = run_cli(capsys, "model", "eval", "--home", home, "--test-per-split", "5",
-                           "--json")
+    code, out, _ = run_cli(capsys, "model", "eval", "--home", home, "--json")
+    assert code == 0 and json.loads(out)["metrics"] == trained["metrics"]  # its held-out set
+    code, out, _ = run_cli(capsys, "model", "eval", "--home", home, "--seed", "3",
+                           "--test-per-split", "5", "--json")
     assert code == 0 and json.loads(out)["metrics"]["all"]["n"] == 10
     code, _, err = run_cli(capsys, "model", "predict", "--home", home, "sin(")
     assert code == 2 and err.count("\n") == 1 and "error" in err

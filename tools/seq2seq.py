@@ -88,10 +88,12 @@ class Dataset:
     test: list[Pair]
     families: dict[str, int] = field(default_factory=dict)  # training pairs per family
     origins: dict[str, int] = field(default_factory=dict)  # training pairs per label source
+    spec: DataSpec | None = None  # what made it: the same spec and rules make the same test set
 
     def summary(self) -> dict[str, Any]:
         """Sizes and provenance, for the record."""
         return {"n_train": len(self.train), "n_valid": len(self.valid), "n_test": len(self.test),
+                "spec": self.spec.to_dict() if self.spec else None,
                 "test_per_split": {s: sum(split_of(p.family) == s for p in self.test)
                                    for s in SPLITS},
                 "families": self.families, "origins": self.origins,
@@ -195,7 +197,7 @@ def build_dataset(rules: Sequence[RuleRecord], fits: Sequence[FitRecord] = (),
         families[pair.family] = families.get(pair.family, 0) + 1
         kind = "rules" if pair.origin.startswith("rule") else "fits"
         origins[kind] = origins.get(kind, 0) + 1
-    return Dataset(train, valid, test, families, origins)
+    return Dataset(train, valid, test, families, origins, spec)
 
 
 def _known(family: str) -> bool:
