@@ -124,9 +124,9 @@ class Campaign:
         counters = self.store.run_counters(run_id)
         trainings = [e for e in experiments if e.tool == "retrain"]
         latest = trainings[-1] if trainings else None
-        guessed = {name for e in experiments if e.tool == "guess" and latest is not None
-                   and e.experiment_id > latest.experiment_id
-                   for name, fid in self._family_ids.items() if fid == e.family_id}
+        names = {fid: name for name, fid in self._family_ids.items()}
+        guessed = {names[e.family_id] for e in experiments if e.tool == "guess"
+                   and latest is not None and e.experiment_id > latest.experiment_id}
         return LabState(
             lines=lines, meta_open=[h for h in metas if h.status in OPEN],
             meta_rule=next((r for r in accepted if r.kind == "meta"), None),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import traceback
@@ -13,7 +12,15 @@ from typing import Annotated, Any
 
 import typer
 
-from eudoxus.agent.output import emit_csv, emit_json, emit_table, note, plain, stdout
+from eudoxus.agent.output import (
+    emit_csv,
+    emit_json,
+    emit_table,
+    note,
+    percent,
+    stdout,
+    write_json,
+)
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_STORE_UNAVAILABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -441,20 +448,14 @@ def bench_sr(
               "cases": str(cases) if cases else None, "T": 4.0, "points": 10_000}
     document = bench.report(results, chosen, config)
 
-    def pct(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.1f}"
-
     for title, key in (("Symbolic regression per family", "families"), ("Totals", "totals")):
         emit_table(title, ["family", "engine", "n", "% correct", "% approx", "median s", "p90 s"],
-                   [(s["family"], s["engine"], s["n"], pct(s["pct_correct"]),
-                     pct(s["pct_approx_correct"]), f"{s['median_seconds']:.3f}",
+                   [(s["family"], s["engine"], s["n"], percent(s["pct_correct"]),
+                     percent(s["pct_approx_correct"]), f"{s['median_seconds']:.3f}",
                      f"{s['p90_seconds']:.3f}") for s in document[key]])
     sources = sorted({r.truth_source for r in results})
     note("truth: " + "; ".join(f"{s} = {document['truth'][s]}" for s in sources))
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(plain(document), indent=2) + "\n", encoding="utf-8")
-        note(f"wrote {json_path}")
+    write_json(json_path, document)
 
 
 # Campaign commands (run, runs show, integrate, bench discovery) live in their own module and

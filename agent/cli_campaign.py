@@ -5,7 +5,6 @@ Registered on the app of `eudoxus.agent.cli`, which imports this module once it 
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from pathlib import Path
@@ -26,7 +25,7 @@ from eudoxus.agent.cli import (
     print_rules,
     runs_app,
 )
-from eudoxus.agent.output import emit_json, emit_table, note, plain, stdout
+from eudoxus.agent.output import emit_json, emit_table, note, stdout, write_json
 
 
 def _config(preset: str | None, config_path: Path | None, **overrides: Any):
@@ -230,7 +229,4 @@ def bench_discovery(
                 for r in document["runs"]])
     for line in document["ratios"]:
         note(line)
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(plain(document), indent=2) + "\n", encoding="utf-8")
-        note(f"wrote {json_path}")
+    write_json(json_path, document)

@@ -6,7 +6,6 @@ torch and transformers load inside the commands, never at import.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from eudoxus.agent.cli import BadInput, HomeOption, JsonOption, _home, _reader, app, bench_app
-from eudoxus.agent.output import emit_json, emit_table, note, plain, stdout
+from eudoxus.agent.output import emit_json, emit_table, note, percent, stdout, write_json
 
 model_app = typer.Typer(help="The seq2seq intuition: train, evaluate, guess integrals.",
                         no_args_is_help=True)
@@ -49,13 +48,13 @@ def _settings(seconds: float, pairs: int, test_per_split: int, device: str, thre
               arch: str, d_model: int, layers: int, batch_size: int, lr: float, seed: int,
               precision: str):
     from eudoxus.models.network import ARCHITECTURES, ModelConfig
-    from eudoxus.models.train import TrainConfig
+    from eudoxus.models.train import PRECISIONS, TrainConfig
     from eudoxus.tools.seq2seq import DataSpec
 
     if arch not in ARCHITECTURES:
         raise BadInput(f"unknown architecture {arch!r}; choose from {', '.join(ARCHITECTURES)}")
-    if precision not in ("auto", "bf16", "fp32"):
-        raise BadInput(f"unknown precision {precision!r}; choose auto, bf16 or fp32")
+    if precision not in PRECISIONS:
+        raise BadInput(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
     if seconds <= 0 or pairs < 1 or test_per_split < 1 or layers < 1 or d_model < 8:
         raise BadInput("seconds, pairs, test-per-split, layers and d-model must be positive")
     heads = max(1, d_model // 32)
@@ -67,21 +66,23 @@ def _settings(seconds: float, pairs: int, test_per_split: int, device: str, thre
     return model, train, data
 
 
-def _knowledge(store, run_id: str | None):
+NO_RULES = "the lab has no accepted rules to learn from; run a campaign first (eudoxus run)"
+
+
+def _rules(store) -> list:
     from eudoxus.agent.intuition import knowledge
 
-    rules, fits = knowledge(store, run_id)
+    rules, _ = knowledge(store)
     if not rules:
-        raise BadInput("the lab has no accepted rules to learn from; run a campaign first "
-                       "(eudoxus run)")
-    return rules, fits
+        raise BadInput(NO_RULES)
+    return rules
 
 
 def _train(home: Path | None, run_id: str | None, model_config, train_config, data_spec,
            *, campaign_if_empty: bool = False, resume: Path | None = None) -> dict[str, Any]:
     """Build the data from the lab, train, score on the held-out set, record the training."""
     from eudoxus.agent import intuition
-    from eudoxus.memory import Store
+    from eudoxus.memory import Store, StoreError
     from eudoxus.memory.lab import Lab
     from eudoxus.models.network import pick_device
     from eudoxus.tools import seq2seq
@@ -92,13 +93,15 @@ def _train(home: Path | None, run_id: str | None, model_config, train_config, da
     except ValueError as error:
         raise BadInput(str(error)) from error
     with Store.open_read_only(lab, notify=note) as store:
-        has_rules = any(r.kind != "meta" for r in store.list_rules(status="accepted"))
-    if not has_rules and campaign_if_empty:
+        rules, fits = intuition.knowledge(store, run_id)
+    if not rules and campaign_if_empty:
         note(f"no accepted rules in {lab.home}: running the paper campaign first "
              "(its rules label the pairs)")
         _paper_campaign(lab)
-    with Store.open_read_only(lab, notify=note) as store:
-        rules, fits = _knowledge(store, run_id)
+        with Store.open_read_only(lab, notify=note) as store:
+            rules, fits = intuition.knowledge(store, run_id)
+    if not rules:
+        raise BadInput(NO_RULES)
     note(f"data: {len(rules)} accepted rules and {len(fits)} accepted fits "
          f"({', '.join(sorted({r.family for r in rules}))})")
     dataset = seq2seq.build_dataset(rules, fits, data_spec, workers=os.cpu_count() or 1)
@@ -112,8 +115,6 @@ def _train(home: Path | None, run_id: str | None, model_config, train_config, da
 
     retraining = seq2seq.retrain(dataset, model_config=model_config, train_config=train_config,
                                  out=out, resume=resume, on_point=point)
-    from eudoxus.memory import StoreError
-
     recorded = None
     try:
         with Store.open(lab) as store:
@@ -140,37 +141,26 @@ def _paper_campaign(lab) -> None:
          f"{outcome.counters['rules_accepted']} rules")
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}"
-
-
 def print_scores(title: str, document: dict[str, Any], *, with_paper: bool = False) -> None:
     """The paper's table: %-correct and %-approx-correct per split, size and speed."""
     metrics = document["metrics"]
     poly, other = metrics.get("polynomial", {}), metrics.get("non-polynomial", {})
     rows = [(f"ours ({document['device']})", f"{document['n_params'] / 1e6:.2f}M",
-             _pct(poly.get("correct")), _pct(poly.get("approx_correct")),
-             _pct(other.get("correct")), _pct(other.get("approx_correct")),
+             percent(poly.get("correct")), percent(poly.get("approx_correct")),
+             percent(other.get("correct")), percent(other.get("approx_correct")),
              f"{document['ms_per_function_batched']:.1f}",
              f"{document['ms_per_function_single']:.1f}")]
     if with_paper:
-        rows += [(m["model"], f"{m['params'] / 1e6:.0f}M", *map(_pct, m["polynomial"]),
-                  *map(_pct, m["non-polynomial"]), "—", f"{m['ms_per_function']:.0f}")
+        rows += [(m["model"], f"{m['params'] / 1e6:.0f}M", *map(percent, m["polynomial"]),
+                  *map(percent, m["non-polynomial"]), "—", f"{m['ms_per_function']:.0f}")
                  for m in PAPER_MODELS]
     emit_table(title, ["model", "params", "poly % correct", "poly % approx", "other % correct",
                        "other % approx", "ms/fn batched", "ms/fn single"], rows)
     families = sorted(k for k in metrics if k.startswith("family:"))
     if families:
         emit_table("Per family", ["family", "n", "% correct", "% approx"],
-                   [(k.split(":", 1)[1], metrics[k]["n"], _pct(metrics[k]["correct"]),
-                     _pct(metrics[k]["approx_correct"])) for k in families])
-
-
-def _write(json_path: Path | None, document: dict[str, Any]) -> None:
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(plain(document), indent=2) + "\n", encoding="utf-8")
-        note(f"wrote {json_path}")
+                   [(k.split(":", 1)[1], metrics[k]["n"], percent(metrics[k]["correct"]),
+                     percent(metrics[k]["approx_correct"])) for k in families])
 
 
 @model_app.command("train")
@@ -195,7 +185,7 @@ def model_train(
     else:
         print_scores("Intuition: held-out test set", document)
         note(f"checkpoint {document['checkpoint']}")
-    _write(json_path, document)
+    write_json(json_path, document)
 
 
 @bench_app.command("seq2seq")
@@ -218,7 +208,7 @@ def bench_seq2seq(
     note(f"training: {document['train_seconds']:.0f} s on {document['device']}, "
          f"{document['steps']:,} steps, {document['examples']:,} examples; "
          f"labels: {document['config']['data']['label_source']}")
-    _write(json_path, document)
+    write_json(json_path, document)
 
 
 def _checkpoint(ctx: typer.Context, home: Path | None, given: Path | None) -> Path:
@@ -262,7 +252,7 @@ def model_eval(
     path = _checkpoint(ctx, home, checkpoint)
     loaded = _load(path)
     with _reader(ctx, home) as store:
-        rules, _ = _knowledge(store, None)
+        rules = _rules(store)
         trained = next((r for r in store.list_model_runs()
                         if r.checkpoint_path and Path(r.checkpoint_path) == path), None)
     spec = ((trained.config.get("data") or {}).get("spec") or None) if trained else None
@@ -285,7 +275,7 @@ def model_eval(
         emit_json(document)
     else:
         print_scores(f"Intuition {path.name}: {title}", document)
-    _write(json_path, document)
+    write_json(json_path, document)
 
 
 @model_app.command("predict")
@@ -345,9 +335,9 @@ def model_list(ctx: typer.Context, home: HomeOption = None, as_json: JsonOption 
         metrics = r.metrics.get("metrics", {})
         poly, other = metrics.get("polynomial", {}), metrics.get("non-polynomial", {})
         rows.append((r.model_run_id, r.run_id or "—", r.started_at, f"{r.seconds:.0f}", r.device,
-                     f"{r.n_params / 1e6:.2f}M", r.n_train, _pct(poly.get("correct")),
-                     _pct(poly.get("approx_correct")), _pct(other.get("correct")),
-                     _pct(other.get("approx_correct"))))
+                     f"{r.n_params / 1e6:.2f}M", r.n_train, percent(poly.get("correct")),
+                     percent(poly.get("approx_correct")), percent(other.get("correct")),
+                     percent(other.get("approx_correct"))))
     emit_table("Model trainings", ["id", "run", "started", "s", "device", "params", "train",
                                    "poly %", "poly ≈%", "other %", "other ≈%"], rows)
     if not runs:

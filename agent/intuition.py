@@ -7,6 +7,7 @@ and checkpoint. torch loads only when a model is trained or read.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,15 +18,14 @@ from eudoxus.memory.store import Store
 from eudoxus.tools.seq2seq import LABEL_SOURCE, FitRecord, Retraining, RuleRecord
 
 
-def knowledge(store: Store, run_id: str | None = None, families: tuple[str, ...] | None = None,
+def knowledge(store: Store, run_id: str | None = None,
               ) -> tuple[list[RuleRecord], list[FitRecord]]:
     """Accepted per-family rules (newest first) and accepted fits of the lab, or of one run."""
     rules = [RuleRecord(r.family, r.statement, r.rule_id)
              for r in store.list_rules(status="accepted", run_id=run_id)
-             if r.kind != "meta" and r.family and (families is None or r.family in families)]
+             if r.kind != "meta" and r.family]
     fits = [FitRecord(family, tuple(params), expression, oid)
-            for family, params, expression, oid in store.accepted_fits(run_id)
-            if families is None or family in families]
+            for family, params, expression, oid in store.accepted_fits(run_id)]
     return rules, fits
 
 
@@ -55,8 +55,14 @@ def latest_checkpoint(store: Store, run_id: str | None = None) -> tuple[ModelRun
     return None
 
 
-def load_model(path: str | Path, device: str = "cpu") -> Any:
-    """A checkpoint read back (model, tokenizer, config, meta)."""
+@functools.lru_cache(maxsize=2)
+def _load(path: Path, device: str) -> Any:
     from eudoxus.models import checkpoint
 
     return checkpoint.load(path, device=device)
+
+
+def load_model(path: str | Path, device: str = "cpu") -> Any:
+    """A checkpoint read back (model, tokenizer, config, meta); the last two are kept, so the
+    guess steps that follow one training read it once."""
+    return _load(Path(path).absolute(), device)

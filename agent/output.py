@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -39,6 +40,19 @@ def plain(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, str):
         return value.item()
     return value
+
+
+def write_json(path: Path | None, document: Any) -> None:
+    """Write a result document as indented JSON to `path` (if given) and say so on stderr."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(plain(document), indent=2) + "\n", encoding="utf-8")
+        note(f"wrote {path}")
+
+
+def percent(value: float | None) -> str:
+    """A percentage with one decimal, or n/a."""
+    return "n/a" if value is None else f"{value:.1f}"
 
 
 def emit_json(value: Any) -> None:

@@ -42,14 +42,19 @@ def judge(prediction: str, reference: str, *, eps: float = EPSILON) -> Judgement
 
 
 def score(predictions: Sequence[str], references: Sequence[str],
-          splits: Sequence[str]) -> dict[str, dict[str, float]]:
-    """Per split (and "all"): n, %-correct and %-approx-correct."""
-    if not (len(predictions) == len(references) == len(splits)):
+          splits: Sequence[str], *more: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Per label (and "all"): n, %-correct and %-approx-correct.
+
+    `more` are further labellings of the same examples (families, say), tallied from the same
+    verdicts: each prediction is judged once.
+    """
+    labellings = (splits, *more)
+    if any(len(labels) != len(predictions) for labels in (references, *labellings)):
         raise ValueError("predictions, references and splits differ in length")
     tallies: dict[str, list[int]] = {}
-    for prediction, reference, split in zip(predictions, references, splits, strict=True):
+    for i, (prediction, reference) in enumerate(zip(predictions, references, strict=True)):
         verdict = judge(prediction, reference)
-        for key in (split, "all"):
+        for key in (*(labels[i] for labels in labellings), "all"):
             tally = tallies.setdefault(key, [0, 0, 0])
             tally[0] += 1
             tally[1] += verdict.correct

@@ -17,6 +17,7 @@ Nothing here integrates: a rule is only instantiated.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -180,6 +181,7 @@ def _terms(expr: sympy.Expr) -> list[tuple[sympy.Expr, sympy.Expr]]:
     return [(law, basis) for basis, law in grouped.items()]
 
 
+@functools.lru_cache(maxsize=256)
 def _compile(expr: sympy.Expr) -> tuple[tuple[Law, Basis], ...]:
     return tuple((_compile_law(law), _compile_basis(basis)) for law, basis in _terms(expr))
 

@@ -243,9 +243,8 @@ def evaluate(model: Any, tokenizer: Any, test: Sequence[Pair], *, beams: int = 1
     ms_single = 1000 * (time.perf_counter() - started) / max(1, len(few))
     predictions = [out[0] if out else "" for out in outputs]
     references = [p.target for p in test]
-    metrics = score(predictions, references, [split_of(p.family) for p in test])
-    metrics.update({f"family:{k}": v for k, v in score(
-        predictions, references, [p.family for p in test]).items() if k != "all"})
+    metrics = score(predictions, references, [split_of(p.family) for p in test],
+                    [f"family:{p.family}" for p in test])
     return Evaluation(metrics, ms_batched, ms_single, predictions, beams)
 
 
@@ -279,8 +278,8 @@ def retrain(dataset: Dataset, *, model_config: Any = None, train_config: Any = N
 
     `on_point` receives each validation point (seconds, steps, loss, valid_exact).
     """
-    from eudoxus.models.network import ModelConfig, pick_device
-    from eudoxus.models.train import TrainConfig, train, use_bf16
+    from eudoxus.models.network import ModelConfig
+    from eudoxus.models.train import TrainConfig, train
 
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
@@ -301,8 +300,7 @@ def retrain(dataset: Dataset, *, model_config: Any = None, train_config: Any = N
                       result.history, result.checkpoint,
                       {"model": model_config.to_dict(), "train": train_config.to_dict(),
                        "data": dataset.summary(),
-                       "autocast": "bf16" if use_bf16(train_config.precision,
-                                                      pick_device(result.device)) else "fp32"})
+                       "autocast": result.autocast})
 
 
 def guess(model: Any, tokenizer: Any, sources: Sequence[str], *, beams: int = 1) -> list[str]:
