@@ -22,6 +22,7 @@ from typing import Any
 
 from eudoxus.agent import events as ev
 from eudoxus.agent.config import CampaignConfig
+from eudoxus.agent.control import RunControl
 from eudoxus.agent.executor import LocalExecutor
 from eudoxus.agent.planner import OPEN, Action, LabState, Line, next_action
 from eudoxus.memory.lab import Lab
@@ -151,11 +152,16 @@ class Campaign:
             return f"wall-time budget of {config.wall_seconds:g} s spent"
         return None
 
-    def run(self, stop: threading.Event | None = None, *, max_steps: int | None = None) -> Outcome:
-        """Run (or continue) the campaign until done, out of budget, or `stop` is set."""
+    def run(self, stop: threading.Event | None = None, *, max_steps: int | None = None,
+            control: RunControl | None = None) -> Outcome:
+        """Run (or continue) the campaign until done, out of budget, or `stop` is set.
+
+        A `control` lets another thread pause, single-step or ask for a retraining between
+        steps; its stop event is used when no `stop` is given.
+        """
         from eudoxus.agent import steps
 
-        stop = stop or threading.Event()
+        stop = stop or (control.stop if control else threading.Event())
         existing = self.store.get_run(self.run_id)
         resumed = existing is not None
         if resumed:
@@ -185,6 +191,9 @@ class Campaign:
         taken = 0
         try:
             while True:
+                if control is not None and not control.wait_for_turn():
+                    status, reason = "interrupted", "stopped by the user"
+                    break
                 if stop.is_set():
                     status, reason = "interrupted", "stopped by the user"
                     break
@@ -195,6 +204,8 @@ class Campaign:
                 state = self.observe()
                 self._close_abandoned(state)
                 action = next_action(state, self.config)
+                if control is not None and control.take_retrain():
+                    action = self._requested_retrain(state) or action
                 if action is None:
                     break
                 over = self._budget_left(state, action, started, spent_before)
@@ -234,6 +245,12 @@ class Campaign:
             sink.close()
             self.store.snapshot()
         return Outcome(self.run_id, status, reason, counters)
+
+    def _requested_retrain(self, state: LabState) -> Action | None:
+        """A retraining asked for by the user, when the run has an intuition and rules to teach."""
+        if self.config.model_seconds <= 0 or state.rules == 0:
+            return None
+        return Action("retrain", why="requested by the user")
 
     def _close_abandoned(self, state: LabState) -> None:
         """Refute the open form of a line given up on, so the record says why it closed."""

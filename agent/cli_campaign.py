@@ -58,14 +58,19 @@ def run(
     = None,
     engine: Annotated[str | None, typer.Option(help="Regression engine.")] = None,
     integrator: Annotated[str | None, typer.Option(help="Area instrument.")] = None,
+    tui: Annotated[bool, typer.Option(
+        "--tui", help="Watch it in the live lab (q stops after the current step).")] = False,
     home: HomeOption = None,
 ) -> None:
     """Run a discovery campaign headless (Ctrl-C stops after the current step; resumable)."""
     from eudoxus.agent.campaign import Campaign, CampaignError
     from eudoxus.agent.config import ConfigError
-    from eudoxus.agent.live import console_view
     from eudoxus.memory import Lab, Store
 
+    if tui:
+        from eudoxus.agent.cli_tui import require_terminal
+
+        require_terminal("run --tui")
     lab = Lab.resolve(_home(ctx, home))
     stop = threading.Event()
     with Store.open(lab.home) as store:
@@ -89,21 +94,12 @@ def run(
                              tool_calls=tool_calls, workers=workers, engine=engine,
                              integrator=integrator)
             campaign = Campaign(store, lab, config)
-        view = console_view(campaign.config.functions)
-        campaign.bus.subscribe(view)
+        if tui:
+            from eudoxus.agent.cli_tui import run_in_lab
 
-        def graceful(signum: int, frame: Any) -> None:
-            if stop.is_set():  # a second Ctrl-C: the user means it
-                raise KeyboardInterrupt
-            stop.set()
-            note("stopping after the current step (Ctrl-C again to abort it)")
-
-        previous = signal.signal(signal.SIGINT, graceful)
-        try:
-            outcome = campaign.run(stop)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-            view.close()
+            outcome = run_in_lab(campaign)
+        else:
+            outcome = _run_headless(campaign, stop)
         rules = store.list_rules(run_id=outcome.run_id, status="accepted")
     print_rules(rules)
     note(f"run {outcome.run_id}: {outcome.status} ({outcome.reason}); resume with "
@@ -111,6 +107,27 @@ def run(
          f"run {outcome.run_id}: completed; details with `eudoxus runs show {outcome.run_id}`")
     if outcome.status == "interrupted":
         raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _run_headless(campaign: Any, stop: threading.Event):
+    """Run with the console view; the first Ctrl-C stops after the step, the second aborts it."""
+    from eudoxus.agent.live import console_view
+
+    view = console_view(campaign.config.functions)
+    campaign.bus.subscribe(view)
+
+    def graceful(signum: int, frame: Any) -> None:
+        if stop.is_set():  # a second Ctrl-C: the user means it
+            raise KeyboardInterrupt
+        stop.set()
+        note("stopping after the current step (Ctrl-C again to abort it)")
+
+    previous = signal.signal(signal.SIGINT, graceful)
+    try:
+        return campaign.run(stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        view.close()
 
 
 @runs_app.command("show")

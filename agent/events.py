@@ -153,6 +153,26 @@ class RuleAccepted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class EvidenceRecorded(Event):
+    """Evidence rows were stored for a hypothesis; carries what a viewer needs to show them.
+
+    ``columns`` holds the stored rows column by column (regression: predictor, r2, slope,
+    intercept, passed; falsification: predicted, measured, error, passed). ``points`` holds
+    what a plot needs beyond them: for a regression the observations' measured coefficient
+    values and the law's predictions of them; for a falsification the fresh functions'
+    parameters (``params``, in the order of ``names``) and which lay outside the searched range.
+    """
+    kind: ClassVar[str] = "evidence_recorded"
+    hypothesis_id: int
+    evidence_kind: str  # regression | falsification
+    experiment_id: int | None = None
+    family: str | None = None
+    target: str | None = None  # the coefficient slot a regression explains (c0, c1, ...)
+    columns: dict[str, list[Any]] = field(default_factory=dict)
+    points: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelTrained(Event):
     """A learned model finished training."""
     kind: ClassVar[str] = "model_trained"

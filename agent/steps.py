@@ -83,6 +83,22 @@ class Step:
             family=family, statement=statement, score=hypothesis.score))
         return hypothesis
 
+    def evidence(self, hypothesis: Hypothesis, kind: str, n: int, *, experiment_id: int,
+                 target: str | None = None, points: dict[str, Any] | None = None,
+                 **columns: Any) -> None:
+        """Store evidence rows for a hypothesis and queue the event that shows them."""
+        self.store.add_evidence(hypothesis.hypothesis_id, kind, n, experiment_id=experiment_id,
+                                **columns)
+        shown = {k: v for k, v in columns.items() if k != "sample_id"}  # ids mean nothing to a UI
+        self.events.append(ev.EvidenceRecorded(
+            run_id=self.run_id, hypothesis_id=hypothesis.hypothesis_id, evidence_kind=kind,
+            experiment_id=experiment_id, family=self._family_of(hypothesis), target=target,
+            columns=shown, points=points or {}))
+
+    def _family_of(self, hypothesis: Hypothesis) -> str | None:
+        return next((name for name, fid in self.family_ids.items()
+                     if fid == hypothesis.family_id), None)
+
     def move(self, hypothesis: Hypothesis, to_status: str, reason: str,
              experiment_id: int | None, score: float | None = None) -> Hypothesis:
         moved = self.store.set_hypothesis_status(hypothesis.hypothesis_id, to_status, reason,
@@ -212,7 +228,9 @@ def run_search(step: Step, action: Action, line: Line) -> None:
             form = step.move(form, "testing", "searching coefficient laws", eid)
         coefficient_ids = []
         for search in result.searches:
-            coefficient_ids.append(_record_coefficient(step, family, form, search, eid))
+            measured_column = coefficients[:, result.searches.index(search)]
+            coefficient_ids.append(_record_coefficient(step, family, form, search, eid,
+                                                       measured_column, params))
         if result.integral is None:
             return
         alternatives = [result.integral, *_alternatives(skeleton, result)]
@@ -227,8 +245,12 @@ def run_search(step: Step, action: Action, line: Line) -> None:
 
 
 def _record_coefficient(step: Step, family: Family, form: Hypothesis,
-                        search: rules.CoefficientSearch, eid: int) -> int:
+                        search: rules.CoefficientSearch, eid: int, measured: np.ndarray,
+                        params: np.ndarray) -> int:
     law = search.law
+    points = {"label": search.target, "measured": measured,
+              "predicted": (to_numpy(law.expression, family.parameters)(*params.T)
+                            if law else [])}
     statement = f"{search.target} = {law.text}" if law else f"{search.target} = ?"
     hypothesis = step.propose(
         kind="coefficient", statement=statement, family=family.name, experiment_id=eid,
@@ -243,11 +265,11 @@ def _record_coefficient(step: Step, family: Family, form: Hypothesis,
                  "outliers": len(law.outliers) if law else 0})
     table = search.table
     if table:
-        step.store.add_evidence(
-            hypothesis.hypothesis_id, "regression", len(table), experiment_id=eid,
-            predictor=[r.predictor for r in table], r2=[float(r.r2) for r in table],
-            slope=[float(r.slope) for r in table], intercept=[float(r.intercept) for r in table],
-            passed=[bool(r.passed) for r in table])
+        step.evidence(
+            hypothesis, "regression", len(table), experiment_id=eid, target=search.target,
+            points=points, predictor=[r.predictor for r in table],
+            r2=[float(r.r2) for r in table], slope=[float(r.slope) for r in table],
+            intercept=[float(r.intercept) for r in table], passed=[bool(r.passed) for r in table])
     if law is None:
         step.move(hypothesis, "refuted", "no predictor passed |R²| > 0.95", eid)
     else:
@@ -355,9 +377,13 @@ def run_falsify(step: Step, action: Action, state: LabState) -> None:
             params={"hypotheses": [h.hypothesis_id for h in hypotheses]},
             summary={"survived": len(survivors), "tested": len(verdicts)})
         eid = experiment.experiment_id
+        shown = {"family": trial.family.name, "names": list(trial.family.parameters),
+                 "params": batch.accepted_params, "outside": extrapolated,
+                 # a power law speaks of a and n; the instrument's parameters are a1 and a2
+                 "rename": {"a": "a1", "n": "a2"} if meta else {}}
         for i, (hypothesis, verdict) in enumerate(zip(hypotheses, verdicts, strict=True)):
-            step.store.add_evidence(
-                hypothesis.hypothesis_id, "falsification", verdict.n, experiment_id=eid,
+            step.evidence(
+                hypothesis, "falsification", verdict.n, experiment_id=eid, points=shown,
                 sample_id=measured, predicted=verdict.predicted, measured=verdict.measured,
                 error=np.where(np.isfinite(verdict.errors), verdict.errors, np.nan),
                 passed=verdict.passed)
@@ -440,6 +466,11 @@ def _accept(step: Step, hypothesis: Hypothesis, trial: _Trial,
         n_falsification=rule.n_falsification, audit_passed=passed))
 
 
+def law_values(law: rules.SeriesLaw, k: np.ndarray) -> np.ndarray:
+    """What a series law predicts at each k."""
+    return to_numpy(law.expression, ("n",))(k)
+
+
 # ---- generalize and deduce: the power law ---------------------------------------------------
 
 def run_generalize(step: Step, action: Action, state: LabState) -> None:
@@ -476,8 +507,10 @@ def run_generalize(step: Step, action: Action, state: LabState) -> None:
                      "support": len(points)})
         for label, law in (("slope", slope_law), ("power", power_law)):
             if law is not None and law.table:
-                step.store.add_evidence(
-                    hypothesis.hypothesis_id, "regression", len(law.table), experiment_id=eid,
+                step.evidence(
+                    hypothesis, "regression", len(law.table), experiment_id=eid, target=label,
+                    points={"label": "k", "x": k, "measured": [getattr(p, label) for p in points],
+                            "predicted": law_values(law, k)},
                     predictor=[f"{label} ~ {r.predictor}" for r in law.table],
                     r2=[float(r.r2) for r in law.table], slope=[float(r.slope) for r in law.table],
                     intercept=[float(r.intercept) for r in law.table],

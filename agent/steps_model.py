@@ -113,8 +113,9 @@ def _record_guess(step: Step, family: str, sample_id: int, source: str, text: st
     if verdict is None:
         step.move(hypothesis, "refuted", why, eid)
         return
-    step.store.add_evidence(
-        hypothesis.hypothesis_id, "falsification", 1, experiment_id=eid,
+    step.evidence(
+        hypothesis, "falsification", 1, experiment_id=eid,
+        points={"integrand": source},  # the function guessed for, in the model's own text
         sample_id=[sample_id], predicted=verdict.predicted, measured=verdict.measured,
         error=np.where(np.isfinite(verdict.errors), verdict.errors, np.nan),
         passed=verdict.passed)
