@@ -1,0 +1,1 @@
+"""The live lab: a Textual front end over the campaign's events (DESIGN §5)."""
