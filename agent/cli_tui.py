@@ -25,8 +25,13 @@ def require_terminal(command: str) -> None:
 
 def run_in_lab(campaign: Any):
     """Run a campaign inside the live lab and return its outcome once its last step is saved."""
+    from multiprocessing import resource_tracker
+
     from eudoxus.agent.tui.app import LabApp
 
+    # The worker pool's helper process must start while stderr is still the terminal's: under
+    # Textual sys.stderr has no file descriptor, and spawning it then fails.
+    resource_tracker.ensure_running()
     lab = LabApp.live(campaign)
     lab.run()
     if not lab.wait_for_campaign(0):  # the window closed while a step was still running
@@ -79,7 +84,7 @@ def watch(
         raise BadInput(str(error)) from error
     ended = bool(timeline) and isinstance(timeline[-1], ev.RunEnded)
     if ended and not follow:
-        viewer = LabApp.replay(timeline, speed=speed, autoplay=speed > 0,
+        viewer = LabApp.replay(timeline, speed=speed or 10.0, autoplay=speed > 0,
                                start_at=len(timeline) - 1 if speed == 0 else None)
     else:  # reading the log from the start catches up at once, then it follows
         viewer = LabApp.follow(path)
