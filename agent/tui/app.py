@@ -56,8 +56,8 @@ class LabApp(App):
     CSS = """
     #meters { height: auto; max-height: 3; padding: 0 1; background: $boost; }
     #main { height: 1fr; }
-    #board { width: 3fr; height: 1fr; overflow-x: hidden; }
-    #side { width: 2fr; height: 1fr; }
+    #board { width: 1fr; height: 1fr; overflow-x: hidden; }
+    #side { width: 36%; height: 1fr; }
     #rules { height: auto; max-height: 60%; border: round $accent; padding: 0 1; }
     #efficiency { height: 1fr; min-height: 6; }
     #models { height: 1fr; min-height: 8; display: none; }

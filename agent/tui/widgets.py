@@ -60,7 +60,7 @@ class HypothesisBoard(DataTable):
 
     COLUMNS = ("id", "kind", "family", "statement", "status", "R²/pass", "evid.")
     # Fixed widths: the statement takes what is left, so a board fits 80 columns and grows.
-    WIDTHS = {"id": 3, "kind": 5, "family": 6, "status": 9, "R²/pass": 7, "evid.": 5}
+    WIDTHS = {"id": 3, "kind": 5, "family": 6, "status": 8, "R²/pass": 7, "evid.": 5}
     KINDS = {"coefficient": "coef"}
 
     def on_mount(self) -> None:
