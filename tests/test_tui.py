@@ -88,6 +88,22 @@ async def test_scripted_events_fill_the_board_rules_and_meters(timeline) -> None
         assert app.state.status == "completed"
 
 
+async def test_the_intuition_panel_appears_with_the_first_training() -> None:
+    app = LabApp.follow(RUN_LOG)
+    app.mode = "scripted"
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.2)
+        models = app.query_one("#models")
+        assert not models.display  # a run without an intuition shows no empty panel
+        app.bridge(ev.RunStarted(run_id="r", config={"model_seconds": 60}))
+        for i, score in enumerate((12.0, 55.5), start=1):
+            app.bridge(ev.ModelTrained(run_id="r", model_run_id=i, seconds=60, metrics={
+                "polynomial": {"correct": score, "approx_correct": score + 10}}))
+        await pilot.pause(0.3)
+        assert models.display and [m.scores["polynomial"][0] for m in app.state.models] == [
+            12.0, 55.5]
+
+
 # ---- replay ---------------------------------------------------------------------------------
 
 async def test_replay_jumps_between_discoveries(timeline) -> None:
