@@ -18,6 +18,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header
 
@@ -254,17 +255,25 @@ class LabApp(App):
         return "following the log"
 
     def _redraw(self) -> None:
-        if not self._dirty and self.mode == "live" and not self.control.paused:
+        if len(self.screen_stack) > 1:  # the dashboard is covered; draw it when it is back
             return
+        if not self._dirty:
+            return
+        try:
+            panels = [self.query_one(kind) for kind in (Meters, HypothesisBoard, RulesPanel,
+                                                        EfficiencyPlot, ExperimentLog,
+                                                        ModelHistory)]
+        except NoMatches:  # the app is still composing or already shutting down
+            return
+        meters, board, rules, efficiency, log, models = panels
         self._dirty = False
         state = self.state
         self.sub_title = f"{state.run_id or 'waiting for a run'} · {state.status}"
-        self.query_one(Meters).show(state, self._note())
-        self.query_one(HypothesisBoard).show(state)
-        self.query_one(RulesPanel).show(state, self._integrands)
-        self.query_one(EfficiencyPlot).show(state)
-        self.query_one(ExperimentLog).show(state)
-        models = self.query_one(ModelHistory)
+        meters.show(state, self._note())
+        board.show(state)
+        rules.show(state, self._integrands)
+        efficiency.show(state)
+        log.show(state)
         if state.models:
             models.display = True
             models.show(state)

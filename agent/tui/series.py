@@ -130,5 +130,11 @@ def _symbols(rename: Mapping[str, str]) -> dict:
 
 
 def efficiency_curve(state: ViewState) -> tuple[list[int], list[int]]:
-    """Functions measured when each rule was accepted, and the running count of rules."""
-    return [r.functions for r in state.rules], list(range(1, len(state.rules) + 1))
+    """Rules accepted against functions measured, as a step curve from 0 to now."""
+    spent, count = [0], [0]
+    for rule in state.rules:
+        spent += [rule.functions, rule.functions]
+        count += [count[-1], count[-1] + 1]
+    spent.append(max(state.functions, spent[-1]))
+    count.append(count[-1])
+    return spent, count

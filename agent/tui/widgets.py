@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable, RichLog, Static
 from textual_plotext import PlotextPlot
 
+from eudoxus.agent.tui.series import efficiency_curve
 from eudoxus.agent.view import SPLITS, HypothesisRow, ViewState
 from eudoxus.tools.notation import integral_line, readable
 
@@ -147,15 +148,19 @@ class ExperimentLog(RichLog):
             self._last_seq = state.log[-1].seq
 
 
+def _blank(plot: PlotextPlot, title: str):
+    """The plot's plotext figure, emptied and titled for a fresh drawing."""
+    plot.plt.clear_figure()  # data, limits and ticks too
+    plot.plt.title(title)
+    return plot.plt
+
+
 class ModelHistory(PlotextPlot):
     """The intuition's held-out accuracy after each training."""
 
     def show(self, state: ViewState) -> None:
         """Plot %-correct per training for both splits."""
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title("intuition: % correct per training")
+        plt = _blank(self, "intuition: % correct per training")
         plt.ylim(0, 100)
         runs = list(range(1, len(state.models) + 1))
         for split in SPLITS:
@@ -170,16 +175,8 @@ class EfficiencyPlot(PlotextPlot):
 
     def show(self, state: ViewState) -> None:
         """Plot the running count of rules at the functions each one cost."""
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title("rules vs functions measured")
-        spent, count = [0], [0]
-        for rule in state.rules:
-            spent += [rule.functions, rule.functions]
-            count += [count[-1], count[-1] + 1]
-        spent.append(max(state.functions, spent[-1]))
-        count.append(count[-1])
+        plt = _blank(self, "rules vs functions measured")
+        spent, count = efficiency_curve(state)
         plt.plot(spent, count, marker="braille", color="green")
         plt.xlim(0, max(1, state.function_budget or 0, spent[-1]))
         plt.yticks(list(range(count[-1] + 2)))  # rules come in whole numbers
