@@ -71,21 +71,24 @@ def watch(
     home: HomeOption = None,
 ) -> None:
     """Watch a campaign: follow one running in another process, or replay a finished one."""
-    from eudoxus.agent import events as ev
-    from eudoxus.agent.tui.app import LabApp
     from eudoxus.memory import Lab
 
     require_terminal("watch")
     lab = Lab.resolve(_home(ctx, home))
-    path = event_log(lab.runs_dir, run_id)
+    viewer_for(event_log(lab.runs_dir, run_id), speed=speed, follow=follow).run()
+
+
+def viewer_for(path: Path, *, speed: float = 10.0, follow: bool = False):
+    """The live lab for a run's log: a replay if the run has ended, else following it."""
+    from eudoxus.agent import events as ev
+    from eudoxus.agent.tui.app import LabApp
+
     try:
         timeline = list(ev.read_events(path, skip_unknown=True))
     except ValueError as error:
         raise BadInput(str(error)) from error
     ended = bool(timeline) and isinstance(timeline[-1], ev.RunEnded)
     if ended and not follow:
-        viewer = LabApp.replay(timeline, speed=speed or 10.0, autoplay=speed > 0,
-                               start_at=len(timeline) - 1 if speed == 0 else None)
-    else:  # reading the log from the start catches up at once, then it follows
-        viewer = LabApp.follow(path)
-    viewer.run()
+        return LabApp.replay(timeline, speed=speed or 10.0, autoplay=speed > 0,
+                             start_at=len(timeline) - 1 if speed == 0 else None)
+    return LabApp.follow(path)  # reading from the start catches up at once, then it follows

@@ -9,7 +9,7 @@ from textual.widgets import DataTable
 
 from eudoxus.agent import events as ev
 from eudoxus.agent.campaign import Campaign
-from eudoxus.agent.cli_tui import event_log
+from eudoxus.agent.cli_tui import event_log, viewer_for
 from eudoxus.agent.config import load_config
 from eudoxus.agent.tui.app import LabApp
 from eudoxus.agent.tui.bridge import Bridge
@@ -215,6 +215,30 @@ def test_watch_finds_the_latest_log_and_refuses_unknown_runs(tmp_path: Path) -> 
         event_log(runs, "nope")
     with pytest.raises(BadInput, match="no runs to watch"):
         event_log(tmp_path / "empty", None)
+
+
+async def test_watch_replays_a_finished_run_and_follows_an_unfinished_one(tmp_path: Path,
+                                                                         timeline) -> None:
+    finished = viewer_for(RUN_LOG, speed=0)
+    async with finished.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        assert finished.mode == "replay" and finished.state.status == "completed"
+        assert len(finished.state.rules) == 3
+        assert finished.query_one(HypothesisBoard).row_count == len(finished.state.hypotheses)
+    cut = tmp_path / "events.jsonl"
+    cut.write_text("".join(e.to_json() + "\n" for e in timeline[:30]))
+    assert viewer_for(cut).mode == "follow"
+    assert viewer_for(RUN_LOG, follow=True).mode == "follow"  # to see a resume
+    assert viewer_for(RUN_LOG, speed=5).speed == 5
+
+
+def test_watch_refuses_a_corrupt_log_in_one_line(tmp_path: Path) -> None:
+    from eudoxus.agent.cli import BadInput
+
+    bad = tmp_path / "events.jsonl"
+    bad.write_text('{"kind":"run_started","run_id":"r"}\nnot json at all\n{}\n')
+    with pytest.raises(BadInput, match=r"events.jsonl:2: corrupt event line"):
+        viewer_for(bad)
 
 
 @pytest.mark.parametrize("command", [["watch"], ["run", "--tui", "--preset", "smoke"]])
