@@ -227,10 +227,9 @@ def run_search(step: Step, action: Action, line: Line) -> None:
         if form.status == "proposed":
             form = step.move(form, "testing", "searching coefficient laws", eid)
         coefficient_ids = []
-        for search in result.searches:
-            measured_column = coefficients[:, result.searches.index(search)]
+        for slot, search in enumerate(result.searches):
             coefficient_ids.append(_record_coefficient(step, family, form, search, eid,
-                                                       measured_column, params))
+                                                       coefficients[:, slot], params))
         if result.integral is None:
             return
         alternatives = [result.integral, *_alternatives(skeleton, result)]
@@ -466,7 +465,7 @@ def _accept(step: Step, hypothesis: Hypothesis, trial: _Trial,
         n_falsification=rule.n_falsification, audit_passed=passed))
 
 
-def law_values(law: rules.SeriesLaw, k: np.ndarray) -> np.ndarray:
+def _law_values(law: rules.SeriesLaw, k: np.ndarray) -> np.ndarray:
     """What a series law predicts at each k."""
     return to_numpy(law.expression, ("n",))(k)
 
@@ -510,7 +509,7 @@ def run_generalize(step: Step, action: Action, state: LabState) -> None:
                 step.evidence(
                     hypothesis, "regression", len(law.table), experiment_id=eid, target=label,
                     points={"label": "k", "x": k, "measured": [getattr(p, label) for p in points],
-                            "predicted": law_values(law, k)},
+                            "predicted": _law_values(law, k)},
                     predictor=[f"{label} ~ {r.predictor}" for r in law.table],
                     r2=[float(r.r2) for r in law.table], slope=[float(r.slope) for r in law.table],
                     intercept=[float(r.intercept) for r in law.table],

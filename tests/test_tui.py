@@ -334,3 +334,40 @@ async def test_retrain_key_explains_a_run_without_an_intuition(lab: Lab) -> None
             assert any("no intuition" in n.message for n in app._notifications)
             await pilot.press("q")
             await _settle(pilot, app, lambda: app.outcome is not None, 30)
+
+
+# ---- the numbers behind the evidence plots --------------------------------------------------
+
+def test_a_power_law_is_drawn_on_its_instrument_family() -> None:
+    import numpy as np
+
+    from eudoxus.agent.tui import series
+
+    test = ev.EvidenceRecorded(run_id="r", hypothesis_id=13, evidence_kind="falsification",
+                               points={"family": "power", "names": ["a1", "a2"],
+                                       "params": [[1.5, 2.5]], "outside": [True],
+                                       "rename": {"a": "a1", "n": "a2"}})
+    f, measured, predicted = series.function_curves(test, 0, "a*x**(n + 1)/(n + 1)")
+    assert [f.label, measured.label, predicted.label] == ["f(x)", "measured area",
+                                                          "predicted area"]
+    assert np.allclose(f.y, 1.5 * f.x ** 2.5)
+    assert np.allclose(predicted.y, measured.y, atol=1e-4)  # the true law matches the area
+    wrong = series.function_curves(test, 0, "a*x**n/n")[2]
+    assert not np.allclose(wrong.y, measured.y, atol=1e-2)
+
+
+def test_a_model_guess_is_drawn_from_its_integrand_text() -> None:
+    import numpy as np
+
+    from eudoxus.agent.tui import series
+
+    guess = ev.EvidenceRecorded(run_id="r", hypothesis_id=40, evidence_kind="falsification",
+                                columns={"predicted": [1.0], "measured": [1.2],
+                                         "passed": [False]},
+                                points={"integrand": "2.0*cos(0.5*x)"})
+    assert series.n_functions(guess) == 1
+    f, measured, predicted = series.function_curves(guess, 0, "4.0*sin(0.5*x)")
+    assert np.allclose(predicted.y, measured.y, atol=1e-4)
+    assert series.function_curves(guess, 0, "not a formula (")[2:] == []  # nothing to draw
+    p, m, ok = series.predicted_vs_measured(guess)
+    assert p.tolist() == [1.0] and m.tolist() == [1.2] and ok.tolist() == [False]
