@@ -154,6 +154,24 @@ async def test_inspect_shows_tables_matrix_and_fresh_functions(timeline) -> None
         assert not isinstance(app.screen, HypothesisScreen)
 
 
+async def test_an_open_hypothesis_gains_its_evidence_live(timeline) -> None:
+    proposed = next(i for i, e in enumerate(timeline) if isinstance(e, ev.HypothesisProposed)
+                    and e.family == "exp" and e.statement.startswith("a0*x"))  # the integral
+    hid = timeline[proposed].hypothesis_id
+    tested = next(i for i, e in enumerate(timeline) if isinstance(e, ev.EvidenceRecorded)
+                  and e.hypothesis_id == hid and e.evidence_kind == "falsification")
+    app = LabApp.replay(timeline, autoplay=False, start_at=proposed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        board = app.query_one(HypothesisBoard)
+        board.move_cursor(row=board.get_row_index(str(hid)))
+        await pilot.press("i")
+        table = app.screen.query_one("#evidence-table", DataTable)
+        assert not table.display  # not tested yet: nothing to show
+        app.jump_to(tested)
+        await pilot.pause(0.3)
+        assert table.display and table.row_count == 8
+
+
 async def test_inspecting_a_coefficient_law_shows_its_regression_table(timeline) -> None:
     app = LabApp.replay(timeline, autoplay=False, start_at=len(timeline) - 1)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -256,6 +256,8 @@ class LabApp(App):
 
     def _redraw(self) -> None:
         if len(self.screen_stack) > 1:  # the dashboard is covered; draw it when it is back
+            if self._dirty and isinstance(self.screen, HypothesisScreen):
+                self.screen.show(self.state)  # a hypothesis under test gains evidence live
             return
         if not self._dirty:
             return

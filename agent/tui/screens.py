@@ -56,6 +56,20 @@ class HypothesisScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._draw()
+
+    def show(self, state: ViewState) -> None:
+        """Redraw from a newer state if this hypothesis or its evidence changed meanwhile."""
+        hid = self.hypothesis_id
+        if (state.hypotheses.get(hid) == self.state.hypotheses.get(hid)
+                and state.evidence.get(hid) == self.state.evidence.get(hid)):
+            return
+        self.state = state
+        for table in self.query(DataTable):
+            table.clear(columns=True)
+        self._draw()
+
+    def _draw(self) -> None:
         self._draw_summary()
         self._draw_table()
         self._draw_matrix()
@@ -85,6 +99,7 @@ class HypothesisScreen(Screen):
 
     def _draw_table(self) -> None:
         table = self.query_one("#evidence-table", DataTable)
+        table.display = True
         regressions = [e for e in self._evidence if e.evidence_kind == "regression"]
         if regressions:
             table.add_columns("predictor", "R²", "slope", "intercept", "passed")
@@ -114,9 +129,8 @@ class HypothesisScreen(Screen):
         row = self.state.hypotheses.get(self.hypothesis_id)
         matrix = series.r2_matrix(self.state, row.family) if row and row.family else None
         table = self.query_one("#matrix", DataTable)
+        table.display = self.query_one("#matrix-caption", Static).display = matrix is not None
         if matrix is None:
-            table.display = False
-            self.query_one("#matrix-caption", Static).display = False
             return
         table.add_columns("coefficient", *matrix.columns, "law kept")
         for name, values in zip(matrix.rows, matrix.r2, strict=True):
@@ -130,8 +144,8 @@ class HypothesisScreen(Screen):
         plt.clear_figure()
         batches = [e for e in self._evidence if e.points.get("measured") is not None
                    or e.evidence_kind == "falsification"]
+        plot.display = bool(batches)
         if not batches:
-            plot.display = False
             return
         what = "coefficient" if batches[-1].evidence_kind == "regression" else "area"
         plt.title(f"predicted vs measured {what}")
@@ -150,8 +164,8 @@ class HypothesisScreen(Screen):
         plot = self.query_one("#curves", PlotextPlot)
         tests = self._falsifications()
         row = self.state.hypotheses.get(self.hypothesis_id)
-        if not tests or row is None:
-            plot.display = False
+        plot.display = bool(tests) and row is not None
+        if not plot.display:
             return
         batch = tests[-1]
         count = series.n_functions(batch)
