@@ -74,7 +74,8 @@ class LabApp(App):
     #plots PlotextPlot { width: 1fr; }
     #evidence-table { max-height: 14; }
     #matrix { height: auto; max-height: 12; }
-    #help { width: 84; height: auto; padding: 1 2; border: thick $accent; background: $panel; }
+    #help { width: 90%; max-width: 86; height: auto; max-height: 90%; padding: 1 2;
+            border: thick $accent; background: $panel; }
     HelpScreen { align: center middle; }
     """
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]

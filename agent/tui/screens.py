@@ -250,29 +250,28 @@ class RulesScreen(Screen):
             self.app.push_screen(HypothesisScreen(self.state, rule.hypothesis_id))
 
 
-HELP = """\
-[b]Eudoxus live lab[/b]
-
-The dashboard shows one campaign as its events arrive: the [b]hypotheses board[/b] (every
-hypothesis: its kind, family, statement, status, R² or the share of fresh functions it
-predicted, and how many evidence rows back it), the [b]experiment log[/b], the [b]accepted
-rules[/b] as math, and the [b]meters[/b]: functions measured against the budget, tool calls,
-rules per 100 functions (efficiency), open hypotheses and time.
-
-[b]Keys[/b]
-  p        pause / resume (between steps; a step always finishes)
-  s        run one step, then pause
-  i, enter inspect the hypothesis under the cursor: regression table,
-           R² matrix, predicted vs measured, a fresh function and its areas
-  l        browse the accepted rules
-  r        retrain the intuition now (runs with a model budget only)
-  n / b    replay: jump to the next / previous discovery
-  + / -    replay: faster / slower
-  ?        this help        q  quit (a live campaign stops after its step, resumable)
-
-Everything shown comes from measured areas; the symbolic audit is outside knowledge,
-recorded beside each rule and never used to decide.
-"""
+HELP = (
+    "[b]Eudoxus live lab[/b]\n\n"
+    "The dashboard shows one campaign as its events arrive: the [b]hypotheses board[/b] "
+    "(every hypothesis: its kind, family, statement, status, R² or the share of fresh "
+    "functions it predicted, and how many evidence rows back it), the [b]experiment log[/b], "
+    "the [b]accepted rules[/b] as math, the [b]efficiency plot[/b] (rules against functions "
+    "measured) and the [b]meters[/b]: functions measured against the budget, tool calls, "
+    "rules per 100 functions, open hypotheses and time.\n\n"
+    "[b]Keys[/b]\n"
+    "  p        pause / resume (between steps; a step always finishes)\n"
+    "  s        run one step, then pause\n"
+    "  i, enter inspect the hypothesis under the cursor: regression table, R² matrix,\n"
+    "           predicted vs measured, a fresh function and its areas (←/→)\n"
+    "  l        browse the accepted rules\n"
+    "  r        retrain the intuition now (runs with a model budget only)\n"
+    "  n / b    replay: jump to the next / previous discovery\n"
+    "  + / -    replay: faster / slower\n"
+    "  ?        this help\n"
+    "  q        quit (a live campaign stops after its step, resumable)\n\n"
+    "Everything shown comes from measured areas; the symbolic audit is outside knowledge, "
+    "recorded beside each rule and never used to decide."
+)
 
 
 class HelpScreen(ModalScreen):
@@ -281,4 +280,5 @@ class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "Close")]
 
     def compose(self) -> ComposeResult:
-        yield Static(HELP, id="help")
+        with VerticalScroll(id="help"):
+            yield Static(HELP)
