@@ -42,17 +42,23 @@ Precision = Annotated[str, typer.Option(help="auto (bf16 on CUDA, fp32 on the CP
 Seed = Annotated[int, typer.Option(help="Seed of the data and the initial weights.")]
 Beams = Annotated[int, typer.Option(min=1, help="Beam width (1: greedy).")]
 JsonPath = Annotated[Path | None, typer.Option("--json", help="Also write the results here.")]
+Target = Annotated[str, typer.Option(
+    help="Training targets: decimal (the paper's format) or symbolic (coefficients spelled as "
+         "their laws, e.g. 2.07/0.27, worked out exactly before scoring).")]
 
 
 def _settings(seconds: float, pairs: int, test_per_split: int, device: str, threads: int,
               arch: str, d_model: int, layers: int, batch_size: int, lr: float, seed: int,
-              precision: str):
+              precision: str, target: str = "decimal"):
     from eudoxus.models.network import ARCHITECTURES, ModelConfig
     from eudoxus.models.train import PRECISIONS, TrainConfig
+    from eudoxus.tools.pairs import TARGET_FORMATS
     from eudoxus.tools.seq2seq import DataSpec
 
     if arch not in ARCHITECTURES:
         raise BadInput(f"unknown architecture {arch!r}; choose from {', '.join(ARCHITECTURES)}")
+    if target not in TARGET_FORMATS:
+        raise BadInput(f"unknown target format {target!r}; choose {', '.join(TARGET_FORMATS)}")
     if precision not in PRECISIONS:
         raise BadInput(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
     if seconds <= 0 or pairs < 1 or test_per_split < 1 or layers < 1 or d_model < 8:
@@ -62,7 +68,7 @@ def _settings(seconds: float, pairs: int, test_per_split: int, device: str, thre
                         encoder_layers=layers, decoder_layers=layers)
     train = TrainConfig(seconds=seconds, batch_size=batch_size, lr=lr, seed=seed, device=device,
                         threads=threads or os.cpu_count() or 1, precision=precision)
-    data = DataSpec(train=pairs, test_per_split=test_per_split, seed=seed)
+    data = DataSpec(train=pairs, test_per_split=test_per_split, seed=seed, target=target)
     return model, train, data
 
 
@@ -145,7 +151,9 @@ def print_scores(title: str, document: dict[str, Any], *, with_paper: bool = Fal
     """The paper's table: %-correct and %-approx-correct per split, size and speed."""
     metrics = document["metrics"]
     poly, other = metrics.get("polynomial", {}), metrics.get("non-polynomial", {})
-    rows = [(f"ours ({document['device']})", f"{document['n_params'] / 1e6:.2f}M",
+    spec = ((document.get("config") or {}).get("data") or {}).get("spec") or {}
+    targets = ", symbolic targets" if spec.get("target") == "symbolic" else ""
+    rows = [(f"ours ({document['device']}{targets})", f"{document['n_params'] / 1e6:.2f}M",
              percent(poly.get("correct")), percent(poly.get("approx_correct")),
              percent(other.get("correct")), percent(other.get("approx_correct")),
              f"{document['ms_per_function_batched']:.1f}",
@@ -171,14 +179,14 @@ def model_train(
     seconds: Seconds = 600.0, pairs: Pairs = 100_000, test_per_split: TestPerSplit = 2_000,
     device: Device = "auto", threads: Threads = 0, arch: Arch = "bart", d_model: DModel = 128,
     layers: Layers = 3, batch_size: BatchSize = 32, lr: LearningRate = 7e-4, seed: Seed = 0,
-    precision: Precision = "auto",
+    precision: Precision = "auto", target: Target = "decimal",
     resume: Annotated[Path | None, typer.Option(
         help="Continue from this checkpoint; its training time counts toward --seconds.")] = None,
     json_path: JsonPath = None, as_json: JsonOption = False,
 ) -> None:
     """Train the intuition on the lab's accepted rules and fits; score it on held-out pairs."""
     settings = _settings(seconds, pairs, test_per_split, device, threads, arch, d_model,
-                         layers, batch_size, lr, seed, precision)
+                         layers, batch_size, lr, seed, precision, target)
     document = _train(_home(ctx, home), run_id, *settings, resume=resume)
     if as_json:
         emit_json(document)
@@ -196,11 +204,11 @@ def bench_seq2seq(
     seconds: Seconds = 1800.0, pairs: Pairs = 600_000, test_per_split: TestPerSplit = 2_000,
     device: Device = "auto", threads: Threads = 0, arch: Arch = "bart", d_model: DModel = 128,
     layers: Layers = 3, batch_size: BatchSize = 32, lr: LearningRate = 7e-4, seed: Seed = 0,
-    precision: Precision = "auto", json_path: JsonPath = None,
+    precision: Precision = "auto", target: Target = "decimal", json_path: JsonPath = None,
 ) -> None:
     """Train from scratch on the lab's own knowledge; compare with the paper's language models."""
     settings = _settings(seconds, pairs, test_per_split, device, threads, arch, d_model,
-                         layers, batch_size, lr, seed, precision)
+                         layers, batch_size, lr, seed, precision, target)
     document = _train(home, None, *settings, campaign_if_empty=True)
     document["paper"] = PAPER_MODELS
     print_scores("Seq2seq benchmark: held-out test set (labels from the lab's own rules)",
@@ -208,6 +216,10 @@ def bench_seq2seq(
     note(f"training: {document['train_seconds']:.0f} s on {document['device']}, "
          f"{document['steps']:,} steps, {document['examples']:,} examples; "
          f"labels: {document['config']['data']['label_source']}")
+    if target == "symbolic":
+        note("targets: coefficients spelled as their laws (2.07/0.27); each output is worked "
+             "out exactly and rounded to 2 decimals before it is scored against the paper-"
+             "format truth (the paper's models wrote the decimals themselves)")
     write_json(json_path, document)
 
 
@@ -268,7 +280,8 @@ def model_eval(
         title = f"a fresh test set (seed {seed})"
     dataset = seq2seq.build_dataset(rules, (), seq2seq.DataSpec(
         train=0, valid=0, test_per_split=test_per_split, seed=seed))
-    evaluation = seq2seq.evaluate(loaded.model, loaded.tokenizer, dataset.test, beams=beams)
+    evaluation = seq2seq.evaluate(loaded.model, loaded.tokenizer, dataset.test, beams=beams,
+                                  target=(spec or {}).get("target", "decimal"))
     document = {"checkpoint": str(path), "device": "cpu", "test_seed": seed,
                 "n_params": count_parameters(loaded.model), **evaluation.to_dict()}
     if as_json:

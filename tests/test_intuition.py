@@ -110,6 +110,20 @@ def test_bench_seq2seq_writes_a_table_and_json(campaign, capsys, tmp_path) -> No
     assert document["config"]["autocast"] == "fp32"  # auto: bf16 on CUDA only
 
 
+def test_bench_seq2seq_with_symbolic_targets_says_so(campaign, capsys, tmp_path) -> None:
+    out_file = tmp_path / "bench.json"
+    code, out, err = run_cli(capsys, "bench", "seq2seq", "--home", str(campaign[0].home),
+                             "--seconds", "2", "--pairs", "200", "--test-per-split", "10",
+                             "--threads", "1", "--d-model", "32", "--layers", "1",
+                             "--target", "symbolic", "--json", str(out_file))
+    assert code == 0, err
+    assert "ours (cpu, symbolic targets)" in out and "worked out exactly" in err
+    assert json.loads(out_file.read_text())["config"]["data"]["spec"]["target"] == "symbolic"
+    code, _, err = run_cli(capsys, "model", "train", "--home", str(campaign[0].home),
+                           "--target", "roman")
+    assert code == 2 and "unknown target format 'roman'" in err
+
+
 def test_trainings_are_announced_on_the_event_log(campaign) -> None:
     from eudoxus.agent import events as ev
     from eudoxus.agent.live import _plain_line

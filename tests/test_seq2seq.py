@@ -11,7 +11,7 @@ import pytest
 
 from eudoxus.tools.expr import parse
 from eudoxus.tools.families import get_family
-from eudoxus.tools.pairs import fit_pair, paper_form, paper_text
+from eudoxus.tools.pairs import fit_pair, paper_form, paper_text, settle
 from eudoxus.tools.seq2seq import (
     DataSpec,
     FitRecord,
@@ -19,6 +19,7 @@ from eudoxus.tools.seq2seq import (
     build_dataset,
     check_guess,
     rounding_allowance,
+    settled,
     split_of,
 )
 
@@ -51,6 +52,37 @@ def test_labels_are_the_rule_instantiated_exactly() -> None:
             terms["x" if basis else ""] = Fraction(number)
         expected = paper_text([(terms[""], "x"), (terms["x"] / 2, "x**2")])
         assert pair.target == expected
+
+
+PAPER_RULES = [RuleRecord("poly0", "a0*x"), RuleRecord("poly3", "a0*x + a1*x**2/2 + a2*x**3/3 "
+                                                    "+ a3*x**4/4"),
+               RuleRecord("exp", "a0*x + a4*exp(a3*x)/a3 - a4/a3"),
+               RuleRecord("sin", "a0*x - a4*cos(a3*x)/a3 + a4/a3"),
+               RuleRecord("cos", "a0*x + a4*sin(a3*x)/a3")]
+
+
+def test_symbolic_targets_work_out_to_the_paper_labels_exactly() -> None:
+    spec = DataSpec(train=1000, valid=0, test_per_split=5, seed=2)
+    decimal = build_dataset(PAPER_RULES, (), spec)
+    symbolic = build_dataset(PAPER_RULES, (), DataSpec(**{**spec.to_dict(),
+                                                          "target": "symbolic"}))
+    assert [p.source for p in symbolic.train] == [p.source for p in decimal.train]
+    # 4.76/0.32 = 14.875 exactly: worked out in floats it would round to 14.87, not 14.88
+    assert [settle(p.target) for p in symbolic.train] == [p.target for p in decimal.train]
+    exp = next(p for p in symbolic.train if p.family == "exp")
+    a3, a4 = re.fullmatch(r"(-?[\d.]+)\+?(-?[\d.]+)\*exp\((-?[\d.]+)\*x\)",
+                          exp.source).group(2, 3)[::-1]
+    assert f"{abs(float(a4)):.2f}/{abs(float(a3)):.2f}*exp({a3}*x)" in exp.target
+    assert [p.target for p in symbolic.test] == [p.target for p in decimal.test]  # scored as
+    assert "/" not in "".join(p.target for p in symbolic.test)  # the paper wrote them
+
+
+def test_a_symbolic_output_is_settled_before_it_is_scored() -> None:
+    assert settled("1.40*x+3.55/2*x**2") == "1.40*x+1.78*x**2"
+    assert settled("-2.07/0.27+2.07/0.27*exp(0.27*x)") == "-7.67+7.67*exp(0.27*x)"
+    assert settled("2.07/(0.27") == "2.07/(0.27"  # unparsable: kept, and so judged wrong
+    with pytest.raises(ValueError, match="unknown target format"):
+        build_dataset(RULES, (), DataSpec(train=10, target="roman"))
 
 
 def test_same_seed_same_data_and_fits_join_training() -> None:

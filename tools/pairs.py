@@ -13,6 +13,12 @@ Labels come from two sources only, both the scientist's own:
 - **fits**: accepted symbolic-regression fits of measured areas (observations in the store).
 
 Nothing here integrates: a rule is only instantiated.
+
+A rule can also label in the **symbolic** target format: each coefficient written as its law
+with the function's own coefficients put in, left unevaluated (``2.07*exp(0.27*x)`` ->
+``2.07/0.27*exp(0.27*x)-2.07/0.27``), so a model copies numbers into the rule's shape instead of
+dividing them. Evaluated and rounded to 2 decimals it is the paper-format text; that is how it
+is scored.
 """
 
 from __future__ import annotations
@@ -32,12 +38,14 @@ from eudoxus.tools.expr import ExprError, parse
 from eudoxus.tools.families import Family
 from eudoxus.tools.sample import sample_random
 
-__all__ = ["CompiledRule", "Pair", "compile_rule", "fit_pair", "integrand_text",
+__all__ = ["TARGET_FORMATS", "CompiledRule", "Pair", "compile_rule", "fit_pair",
+           "integrand_text",
            "is_polynomial_family",
-           "number_text", "pairs_from_rule", "paper_form", "paper_text"]
+           "number_text", "pairs_from_rule", "paper_form", "paper_text", "settle"]
 
 X = sympy.Symbol("x")
 DECIMALS = 2
+TARGET_FORMATS = ("decimal", "symbolic")  # decimal: the paper's format
 _CHECK_GRID = np.linspace(0.0, 4.0, 65)  # enough to reject members that blow up on [0, 4]
 
 
@@ -194,6 +202,59 @@ def _instantiate(terms: Sequence[tuple[Law, Basis]], values: Values) -> str:
     return paper_text(out)
 
 
+Spelled = Callable[[Values], str | None]  # |coefficient| as unevaluated text, or None
+
+
+def _spell_law(law: sympy.Expr) -> Spelled:
+    """A monomial law k*a**e*b**-f spelled with the values' magnitudes, e.g. 2.07/0.27; other
+    laws (sums, functions) return None and are written as decimals."""
+    k, rest = law.as_coeff_Mul()
+    powers = rest.as_powers_dict() if rest != 1 else {}
+    if not k.is_Rational or not all(base.is_Symbol and exp.is_Integer
+                                    for base, exp in powers.items()):
+        return lambda values: None
+    up = [(b.name, int(e)) for b, e in powers.items() if e > 0]
+    down = [(b.name, -int(e)) for b, e in powers.items() if e < 0]
+    p, q = abs(int(k.p)), int(k.q)
+
+    def factor(name: str, exponent: int, values: Values) -> str:
+        text = number_text(abs(values[name]))
+        return text if exponent == 1 else f"{text}**{exponent}"
+
+    def spell(values: Values) -> str | None:
+        if any(values[name] == 0 for name, _ in down):
+            return None
+        numerator = ([str(p)] if p != 1 or not up else []) + [factor(n, e, values)
+                                                               for n, e in up]
+        denominator = ([str(q)] if q != 1 else []) + [factor(n, e, values) for n, e in down]
+        return "*".join(numerator) + "".join(f"/{d}" for d in denominator)
+    return spell
+
+
+@functools.lru_cache(maxsize=256)
+def _compile_spelled(expr: sympy.Expr) -> tuple[tuple[Law, Basis, Spelled], ...]:
+    return tuple((_compile_law(law), _compile_basis(basis), _spell_law(law))
+                 for law, basis in _terms(expr))
+
+
+def _instantiate_symbolic(terms: Sequence[tuple[Law, Basis, Spelled]], values: Values) -> str:
+    """The integral with each coefficient spelled as its law (decimals where it cannot be)."""
+    printed = []
+    for law, basis, spell in terms:
+        sign, text = basis(values)
+        value = law(values) * sign
+        units = _round(value)
+        if units == 0:  # as in the paper format: a term that rounds to nothing is left out
+            continue
+        spelled = spell(values) or number_text(abs(value))
+        printed.append((_basis_key(text), value < 0, spelled, text))
+    out = []
+    for i, (_, negative, spelled, text) in enumerate(sorted(printed)):
+        sign = "-" if negative else ("+" if i else "")
+        out.append(f"{sign}{spelled}*{text}" if text else f"{sign}{spelled}")
+    return "".join(out) or "0.00"
+
+
 def _values(family: Family, params: Sequence[float]) -> dict[str, Fraction]:
     return {name: Fraction(_round(Fraction(repr(float(v)))), 100)
             for name, v in zip(family.parameters, params, strict=True)}
@@ -212,25 +273,33 @@ class CompiledRule:
     family: Family
     integrand: tuple[tuple[Law, Basis], ...]
     integral: tuple[tuple[Law, Basis], ...]
+    spelled: tuple[tuple[Law, Basis, Spelled], ...] = ()
 
-    def pair_texts(self, params: Sequence[float]) -> tuple[str, str]:
-        """The (f, g) texts for one parameter vector of the family."""
+    def pair_texts(self, params: Sequence[float], target: str = "decimal") -> tuple[str, str]:
+        """The (f, g) texts for one parameter vector of the family, g in the target format."""
         values = _values(self.family, params)
-        return _instantiate(self.integrand, values), _instantiate(self.integral, values)
+        g = (_instantiate_symbolic(self.spelled, values) if target == "symbolic" else
+             _instantiate(self.integral, values))
+        return _instantiate(self.integrand, values), g
 
 
 def compile_rule(family: Family, integral: str, rule_id: int | None = None) -> CompiledRule:
     """Prepare an accepted rule of `family` (its integral template) for labelling."""
     statement = parse(integral, symbols=("x", *family.parameters), exact=True)
-    return CompiledRule(rule_id, family, _compile(family.template), _compile(statement))
+    return CompiledRule(rule_id, family, _compile(family.template), _compile(statement),
+                        _compile_spelled(statement))
 
 
-def pairs_from_rule(rule: CompiledRule, n: int, ctx: ToolContext) -> list[Pair]:
+def pairs_from_rule(rule: CompiledRule, n: int, ctx: ToolContext,
+                    target: str = "decimal") -> list[Pair]:
     """n fresh members of the rule's family (the family's own sampler), labelled by the rule."""
+    if target not in TARGET_FORMATS:
+        raise ValueError(f"unknown target format {target!r}; choose from "
+                         f"{', '.join(TARGET_FORMATS)}")
     batch = sample_random(rule.family, n, ctx, fill=True, x=_CHECK_GRID)
     params = batch.accepted_params[:n]
     origin = f"rule #{rule.rule_id}" if rule.rule_id is not None else "rule"
-    return [Pair(*rule.pair_texts(row), rule.family.name, origin) for row in params]
+    return [Pair(*rule.pair_texts(row, target), rule.family.name, origin) for row in params]
 
 
 def _float_rates(basis: sympy.Expr) -> sympy.Expr:
@@ -249,9 +318,24 @@ def paper_form(expr: sympy.Expr) -> str | None:
         if not law.is_number:
             return None
         factor, basis = basis.as_coeff_Mul()
-        terms.append((Fraction(repr(float(law * factor))),
+        coefficient = law * factor
+        terms.append((Fraction(int(coefficient.p), int(coefficient.q)) if coefficient.is_Rational
+                      else Fraction(repr(float(coefficient))),
                       "" if basis == 1 else _print(_float_rates(basis))))
     return paper_text(terms)
+
+
+def settle(text: str) -> str:
+    """A symbolic-format text worked out exactly and rounded: the paper-format text it means.
+
+    The arithmetic (2.07/0.27 -> 7.67) is done on exact fractions, so a coefficient that lies
+    on a rounding boundary rounds as the rule's own label does. Raises ExprError if the text
+    does not parse, ValueError if it is not a closed form in x alone.
+    """
+    settled = paper_form(parse(text, symbols=["x"], exact=True))
+    if settled is None:
+        raise ValueError(f"not a closed form in x: {text!r}")
+    return settled
 
 
 def fit_pair(family: Family, params: Sequence[float], expression: str,

@@ -27,7 +27,15 @@ from eudoxus.tools.context import ToolContext
 from eudoxus.tools.expr import ExprError, parse, to_numpy
 from eudoxus.tools.families import get_family
 from eudoxus.tools.integrate import integrate
-from eudoxus.tools.pairs import Pair, compile_rule, fit_pair, is_polynomial_family, pairs_from_rule
+from eudoxus.tools.pairs import (
+    TARGET_FORMATS,
+    Pair,
+    compile_rule,
+    fit_pair,
+    is_polynomial_family,
+    pairs_from_rule,
+    settle,
+)
 from eudoxus.tools.verify import Falsification, falsify
 
 __all__ = ["SPLITS", "Dataset", "DataSpec", "Evaluation", "FitRecord", "GuessVerdict",
@@ -73,6 +81,9 @@ class DataSpec:
     test_per_split: int = 2_000  # the held-out test set: this many per split
     nonpolynomial_share: float = 0.5  # of train and valid; the harder half of the task
     seed: int = 0
+    # decimal: the paper's format; symbolic: coefficients spelled as their laws (2.07/0.27),
+    # worked out exactly before scoring. The test set is always in the paper's format.
+    target: str = "decimal"
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as JSON-ready data."""
@@ -123,11 +134,11 @@ def _split_quota(total: int, by_split: dict[str, list[str]], nonpolynomial_share
 CHUNK = 20_000  # pairs drawn per task: the unit of parallel work and of seeding
 
 
-def _rule_chunk(task: tuple[RuleRecord, int, tuple[int, ...]]) -> list[Pair]:
+def _rule_chunk(task: tuple[RuleRecord, int, tuple[int, ...], str]) -> list[Pair]:
     """One chunk of pairs from one rule (a worker's task: plain values in, pairs out)."""
-    record, n, seed = task
+    record, n, seed, target = task
     rule = compile_rule(get_family(record.family), record.statement, record.rule_id)
-    return pairs_from_rule(rule, n + n // 4 + 16, ToolContext.seeded(*seed))
+    return pairs_from_rule(rule, n + n // 4 + 16, ToolContext.seeded(*seed), target)
 
 
 def _map(fn: Callable, tasks: list, workers: int) -> Iterable:
@@ -148,6 +159,9 @@ def build_dataset(rules: Sequence[RuleRecord], fits: Sequence[FitRecord] = (),
     text is already in the test set (or, for training, in validation) are dropped, so nothing
     held out is ever trained on.
     """
+    if spec.target not in TARGET_FORMATS:
+        raise ValueError(f"unknown target format {spec.target!r}; choose from "
+                         f"{', '.join(TARGET_FORMATS)}")
     chosen: dict[str, RuleRecord] = {}
     for record in rules:  # one rule per family: the first (newest) given
         chosen.setdefault(record.family, record)
@@ -160,23 +174,24 @@ def build_dataset(rules: Sequence[RuleRecord], fits: Sequence[FitRecord] = (),
         by_split[split_of(name)].append(name)
     order = sorted(chosen)
 
-    def draw(quota: dict[str, int], stream: int, exclude: set[str]) -> list[Pair]:
+    def draw(quota: dict[str, int], stream: int, exclude: set[str],
+             target: str = spec.target) -> list[Pair]:
         # Chunks seeded by (seed, stream, family, chunk): the same pairs for any worker count.
         # Each draws a quarter extra to make up for sources already held out (poly0 has few).
         tasks = [(chosen[name], min(CHUNK, n - start), (spec.seed, stream, order.index(name),
-                                                        start // CHUNK))
+                                                        start // CHUNK), target)
                  for name, n in quota.items() for start in range(0, max(n, 0), CHUNK)]
         if progress:
             progress(f"{sum(t[1] for t in tasks):,} pairs from {len(quota)} rule(s)")
         out = []
-        for (_, n, _), chunk in zip(tasks, _map(_rule_chunk, tasks, workers), strict=True):
+        for (_, n, _, _), chunk in zip(tasks, _map(_rule_chunk, tasks, workers), strict=True):
             out.extend([p for p in chunk if p.source not in exclude][:n])
         return out
 
     test_quota = {}
     for split in SPLITS:
         test_quota.update(_quota(spec.test_per_split if by_split[split] else 0, by_split[split]))
-    test = draw(test_quota, 1, set())
+    test = draw(test_quota, 1, set(), "decimal")  # scored in the paper's format
     held = {p.source for p in test}
     valid = draw(_split_quota(spec.valid, by_split, spec.nonpolynomial_share), 2, held)
     held |= {p.source for p in valid}
@@ -226,22 +241,35 @@ class Evaluation:
                 "ms_per_function_single": self.ms_single, "beams": self.beams}
 
 
+def settled(text: str) -> str:
+    """A symbolic-format output worked out into the paper's format (as it is, if it cannot be)."""
+    try:
+        return settle(text)
+    except (ExprError, ValueError, TypeError):  # not a closed form: scored as written, wrong
+        return text
+
+
 def evaluate(model: Any, tokenizer: Any, test: Sequence[Pair], *, beams: int = 1,
-             batch_size: int = 512, single: int = 50) -> Evaluation:
-    """Score greedy (or beam) predictions on `test`; time batched and one-at-a-time decoding."""
+             batch_size: int = 512, single: int = 50, target: str = "decimal") -> Evaluation:
+    """Score greedy (or beam) predictions on `test`; time batched and one-at-a-time decoding.
+
+    A model trained on symbolic targets has its outputs worked out exactly (`settled`) before
+    they are compared with the paper-format truth; that arithmetic is timed with the decoding.
+    """
+    finish = settled if target == "symbolic" else (lambda text: text)
     from eudoxus.models.decode import generate
     from eudoxus.models.metrics import score
 
     sources = [p.source for p in test]
     started = time.perf_counter()
     outputs = generate(model, tokenizer, sources, beams=beams, batch_size=batch_size)
+    predictions = [finish(out[0]) if out else "" for out in outputs]
     ms_batched = 1000 * (time.perf_counter() - started) / max(1, len(sources))
     few = sources[:single]
     started = time.perf_counter()
     for source in few:
-        generate(model, tokenizer, [source], beams=beams)
+        finish((generate(model, tokenizer, [source], beams=beams)[0] or [""])[0])
     ms_single = 1000 * (time.perf_counter() - started) / max(1, len(few))
-    predictions = [out[0] if out else "" for out in outputs]
     references = [p.target for p in test]
     metrics = score(predictions, references, [split_of(p.family) for p in test],
                     [f"family:{p.family}" for p in test])
@@ -294,7 +322,8 @@ def retrain(dataset: Dataset, *, model_config: Any = None, train_config: Any = N
     result = train([(p.source, p.target) for p in dataset.train],
                    [(p.source, p.target) for p in dataset.valid], model_config=model_config,
                    config=train_config, out=out, resume=resume, on_progress=report)
-    evaluation = evaluate(result.model, result.tokenizer, dataset.test, beams=beams)
+    evaluation = evaluate(result.model, result.tokenizer, dataset.test, beams=beams,
+                          target=dataset.spec.target if dataset.spec else "decimal")
     return Retraining(result.model, result.tokenizer, evaluation, result.n_params,
                       result.seconds, result.device, result.steps, result.examples,
                       result.history, result.checkpoint,
