@@ -39,6 +39,7 @@ PRESETS: dict[str, str] = {
         [planner]
         model_seconds = 120
         model_pairs = 30000
+        model_target = "symbolic"
         retrain_after = 4
     """,
     "smoke": """
@@ -92,6 +93,9 @@ class CampaignConfig:
     model_d: int = 128  # width (layers: 3 + 3)
     retrain_after: int = 3  # new accepted rules since the last training before retraining
     model_guesses: int = 8  # functions of each unsettled family the model guesses per training
+    # decimal: the paper's format; symbolic: coefficients spelled as their laws (2.07/0.27),
+    # worked out exactly before a guess is judged (it learns in minutes what decimals take hours)
+    model_target: str = "decimal"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (stored with the run, so a resume uses exactly this)."""
@@ -150,6 +154,9 @@ class CampaignConfig:
         if self.model_arch not in ("t5", "bart", "mbart"):
             raise ConfigError(f"unknown model_arch {self.model_arch!r}; choose from t5, bart, "
                               "mbart")
+        if self.model_target not in ("decimal", "symbolic"):  # tools.pairs.TARGET_FORMATS
+            raise ConfigError(f"unknown model_target {self.model_target!r}; choose from "
+                              "decimal, symbolic")
         if not 0 < self.falsify_tol < 1:
             raise ConfigError(f"falsify_tol must be in (0, 1), not {self.falsify_tol}")
         return self

@@ -66,3 +66,9 @@ def load_model(path: str | Path, device: str = "cpu") -> Any:
     """A checkpoint read back (model, tokenizer, config, meta); the last two are kept, so the
     guess steps that follow one training read it once."""
     return _load(Path(path).absolute(), device)
+
+
+def target_of(model_run: Any) -> str:
+    """The target format a recorded training learned: decimal or symbolic."""
+    spec = ((model_run.config or {}).get("data") or {}).get("spec") or {}
+    return spec.get("target", "decimal")

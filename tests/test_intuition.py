@@ -124,6 +124,30 @@ def test_bench_seq2seq_with_symbolic_targets_says_so(campaign, capsys, tmp_path)
     assert code == 2 and "unknown target format 'roman'" in err
 
 
+def test_a_symbolic_intuition_learns_spelled_laws_and_guesses_settled(tmp_path) -> None:
+    from eudoxus.agent.config import ConfigError
+    from eudoxus.agent.intuition import target_of
+    from eudoxus.tools.expr import ExprError
+    from eudoxus.tools.pairs import settle
+
+    lab = Lab(tmp_path / "lab")
+    config = load_config("smoke").with_overrides(**{**MODEL,
+                                                    "model_target": "symbolic"})
+    with Store.open(lab) as store:
+        outcome = Campaign(store, lab, config).run()
+        (training, *_) = store.list_model_runs(outcome.run_id)
+        guesses = [h for h in store.list_hypotheses(outcome.run_id) if h.kind == "model"]
+    assert outcome.status == "completed" and target_of(training) == "symbolic"
+    assert training.metrics["metrics"]["polynomial"]["n"] == 10
+    assert guesses
+    for guess in guesses:  # worked out before they were judged: a division left over must be
+        if "/" in guess.statement:  # one that could not be worked out at all
+            with pytest.raises((ExprError, ValueError, TypeError)):
+                settle(guess.statement)
+    with pytest.raises(ConfigError, match="unknown model_target 'roman'"):
+        load_config("smoke").with_overrides(model_target="roman")
+
+
 def test_trainings_are_announced_on_the_event_log(campaign) -> None:
     from eudoxus.agent import events as ev
     from eudoxus.agent.live import _plain_line
