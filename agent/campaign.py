@@ -22,7 +22,7 @@ from typing import Any
 
 from eudoxus.agent import events as ev
 from eudoxus.agent.config import CampaignConfig
-from eudoxus.agent.executor import LocalExecutor
+from eudoxus.agent.executor import Executor, LocalExecutor
 from eudoxus.agent.planner import OPEN, Action, LabState, Line, next_action
 from eudoxus.memory.lab import Lab
 from eudoxus.memory.store import Store
@@ -55,7 +55,7 @@ class Campaign:
 
     def __init__(self, store: Store, lab: Lab, config: CampaignConfig, *,
                  run_id: str | None = None, bus: ev.EventBus | None = None,
-                 executor: LocalExecutor | None = None) -> None:
+                 executor: Executor | None = None) -> None:
         self.store, self.lab, self.config = store, lab, config
         self.run_id = run_id or new_run_id(config)
         self.bus = bus or ev.EventBus()
@@ -94,9 +94,9 @@ class Campaign:
         run_id = self.run_id
         hypotheses = self.store.list_hypotheses(run_id)
         accepted = [r for r in self.store.list_rules(run_id=run_id) if r.status == "accepted"]
-        experiments = self.store.list_experiments(run_id)
-        searches = [e for e in experiments if e.tool == "rules"]
-        regressions = [e for e in experiments if e.tool == "regress"]
+        # Aggregates, not every experiment row: a soak run has tens of thousands of them, and
+        # reading them all before each step made every step slower than the last.
+        tally = self.store.experiment_tally(run_id)
         observed = self.store.family_observation_counts(run_id)
         lines: dict[str, Line] = {}
         for name in self.config.families:
@@ -104,29 +104,30 @@ class Campaign:
             mine = [h for h in hypotheses if h.family_id == fid]
             integrals = [h for h in mine if h.kind == "coefficient" and h.target == "integral"]
             forms = [h for h in mine if h.kind == "form" and h.status != "refuted"]
-            done = [e for e in searches if e.family_id == fid]
+            searches = tally.get((fid, "rules"), {})
             lines[name] = Line(
                 family=get_family(name), family_id=fid,
                 n_observations=observed.get(fid, 0),
-                searched_at=max((e.params.get("n_observations", -1) for e in done), default=-1),
+                searched_at=searches.get("max_observations", -1),
                 form=max(forms, key=lambda h: h.hypothesis_id) if forms else None,
                 open_integrals=sorted((h for h in integrals if h.status in OPEN),
                                       key=lambda h: h.hypothesis_id),
                 # Rivals proposed by one search fall together: one attempt, not one per rival.
                 refuted_integrals=len({(h.details.get("source"), h.details.get("n_observations"))
                                        for h in integrals if h.status == "refuted"}),
-                failed_searches=sum(not e.ok for e in done),
-                explorations=sum(e.family_id == fid for e in regressions),
+                failed_searches=searches.get("failed", 0),
+                explorations=tally.get((fid, "regress"), {}).get("n", 0),
                 rule=next((r for r in accepted if r.family_id == fid and r.kind != "meta"),
                           None),
                 deduced=any(h.details.get("derived_from_rule") for h in integrals))
         metas = [h for h in hypotheses if h.kind == "meta"]
         counters = self.store.run_counters(run_id)
-        trainings = [e for e in experiments if e.tool == "retrain"]
+        trainings = (self.store.list_experiments(run_id, tool="retrain")
+                     if any(tool == "retrain" for _, tool in tally) else [])
         latest = trainings[-1] if trainings else None
         names = {fid: name for name, fid in self._family_ids.items()}
-        guessed = {names[e.family_id] for e in experiments if e.tool == "guess"
-                   and latest is not None and e.experiment_id > latest.experiment_id}
+        guessed = {names[family_id] for (family_id, tool), t in tally.items() if tool == "guess"
+                   and latest is not None and t["last_experiment_id"] > latest.experiment_id}
         return LabState(
             lines=lines, meta_open=[h for h in metas if h.status in OPEN],
             meta_rule=next((r for r in accepted if r.kind == "meta"), None),

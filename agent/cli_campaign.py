@@ -39,6 +39,24 @@ def _config(preset: str | None, config_path: Path | None, **overrides: Any):
         raise BadInput(str(error).splitlines()[0]) from error
 
 
+def _executor(kind: str, workers: int, scheduler: str | None):
+    """The executor a run asked for, connected now so a bad address is a one-line error."""
+    from eudoxus.agent.executor import make_executor
+
+    try:
+        chosen = make_executor(kind, workers, scheduler)
+        if kind == "dask":
+            from eudoxus.agent.executor_dask import DaskUnavailable
+
+            try:
+                chosen.start()
+            except DaskUnavailable as error:
+                raise BadInput(str(error)) from error
+    except ValueError as error:
+        raise BadInput(str(error)) from error
+    return chosen
+
+
 @app.command("run")
 def run(
     ctx: typer.Context,
@@ -58,6 +76,11 @@ def run(
     = None,
     engine: Annotated[str | None, typer.Option(help="Regression engine.")] = None,
     integrator: Annotated[str | None, typer.Option(help="Area instrument.")] = None,
+    executor: Annotated[str, typer.Option(
+        help="Where regressions run: local (a process pool) or dask.")] = "local",
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp://HOST:PORT); without it --executor dask starts "
+             "a local cluster of --workers processes.")] = None,
     home: HomeOption = None,
 ) -> None:
     """Run a discovery campaign headless (Ctrl-C stops after the current step; resumable)."""
@@ -89,6 +112,7 @@ def run(
                              tool_calls=tool_calls, workers=workers, engine=engine,
                              integrator=integrator)
             campaign = Campaign(store, lab, config)
+        campaign.executor = _executor(executor, campaign.config.workers, scheduler)
         view = console_view(campaign.config.functions)
         campaign.bus.subscribe(view)
 
