@@ -12,6 +12,7 @@ at most the step in flight and `resume` redoes exactly that step.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import threading
 import time
@@ -27,6 +28,7 @@ from eudoxus.agent.planner import OPEN, Action, LabState, Line, next_action
 from eudoxus.memory.lab import Lab
 from eudoxus.memory.store import Store
 
+logger = logging.getLogger("eudoxus.campaign")
 SNAPSHOT_EVERY = 300.0  # seconds between snapshot refreshes when no rule was accepted
 
 
@@ -55,11 +57,12 @@ class Campaign:
 
     def __init__(self, store: Store, lab: Lab, config: CampaignConfig, *,
                  run_id: str | None = None, bus: ev.EventBus | None = None,
-                 executor: Executor | None = None) -> None:
+                 executor: Executor | None = None, report: bool = True) -> None:
         self.store, self.lab, self.config = store, lab, config
         self.run_id = run_id or new_run_id(config)
         self.bus = bus or ev.EventBus()
         self.executor = executor or LocalExecutor(config.workers)
+        self.report = report  # write report.md and report.html into runs/<id>/ at the end
         self.current: Action | None = None  # the step in progress, for a front end to show
         self._family_ids: dict[str, int] = {}
 
@@ -229,12 +232,23 @@ class Campaign:
             self.executor.close()
             self.store.end_run(self.run_id, status, reason)
             counters = self.store.run_counters(self.run_id)
+            if self.report:
+                self._write_report()
             self.bus.publish(ev.RunEnded(run_id=self.run_id, status=status, reason=reason,
                                          totals=counters))
             unsubscribe()
             sink.close()
             self.store.snapshot()
         return Outcome(self.run_id, status, reason, counters)
+
+    def _write_report(self) -> None:
+        """The morning report in the run's folder; a failure here never fails the run."""
+        try:
+            from eudoxus.agent.report import write_reports
+
+            write_reports(self.store, self.lab.run_dir(self.run_id), self.run_id)
+        except Exception:  # the run's record is complete without it; say why and go on
+            logger.exception("could not write the report of run %s", self.run_id)
 
     def _close_abandoned(self, state: LabState) -> None:
         """Refute the open form of a line given up on, so the record says why it closed."""

@@ -233,6 +233,11 @@ def bench_discovery(
         "--json", help="Write the results as JSON here.")] = None,
     home: Annotated[Path | None, typer.Option(
         "--home", help="Lab for the benchmark runs (default: a temporary one).")] = None,
+    executor: Annotated[str | None, typer.Option(
+        help="Compare executors instead of strategies, e.g. local,dask (first seed, first "
+             "strategy): regression throughput and overhead ratio.")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address for --executor dask (default: a local cluster).")] = None,
 ) -> None:
     """Run the preset with each strategy on the same seeds; compare functions and wall time."""
     from eudoxus.agent.bench_discovery import run_discovery_bench
@@ -242,6 +247,13 @@ def bench_discovery(
     except ValueError as error:
         raise BadInput(f"seeds must be integers: {seeds!r}") from error
     config = _config(preset, None, workers=workers)
+    if executor is not None:
+        from eudoxus.agent.cli_report import bench_executors
+
+        bench_executors(config.with_overrides(seed=seed_list[0] if seed_list else 0,
+                                              strategy=strategies.split(",")[0].strip()),
+                        executor, scheduler, json_path, home)
+        return
     document = run_discovery_bench(config, seed_list, strategies.split(","), home=home,
                                    progress=note)
     emit_table(f"Discovery benchmark: preset {preset}",

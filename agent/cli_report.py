@@ -5,12 +5,13 @@ Registered on the app of `eudoxus.agent.cli`, which imports this module once it 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from eudoxus.agent.cli import BadInput, bench_app
+from eudoxus.agent.cli import BadInput, HomeOption, _reader, app, bench_app
 from eudoxus.agent.output import emit_table, note, write_json
 
 
@@ -55,3 +56,65 @@ def bench_soak(
     note(f"{s.get('steps', 0)} steps ({s.get('soak_steps', 0)} soak), "
          f"{document['counters']['functions']} functions; peak RSS {fmt('rss_mb_max', ' MB')}")
     write_json(json_path, document)
+
+
+def bench_executors(config, kinds: str, scheduler: str | None, json_path: Path | None,
+                    home: Path | None) -> None:
+    """`bench discovery --executor ...`: the table, notes and JSON of the executor comparison."""
+    from eudoxus.agent.bench_executors import run_executor_bench
+    from eudoxus.agent.executor import EXECUTORS
+
+    chosen = [k.strip() for k in kinds.split(",") if k.strip()]
+    unknown = [k for k in chosen if k not in EXECUTORS]
+    if unknown or not chosen:
+        raise BadInput(f"unknown executor {', '.join(unknown) or kinds!r}; choose from "
+                       f"{', '.join(EXECUTORS)}")
+    if "dask" in chosen:
+        from eudoxus.agent.cli_campaign import _executor
+
+        _executor("dask", config.workers, scheduler).close()  # reachable? a one-line error
+    document = run_executor_bench(config, chosen, scheduler=scheduler, home=home,
+                                  progress=note)
+    emit_table(f"Executors: preset {config.preset}, seed {config.seed}",
+               ["executor", "startup s", "status", "functions", "SR calls", "regress s",
+                "functions/s", "wall s", "rules"],
+               [(r["executor_name"], f"{r['startup_seconds']:.1f}", r["status"], r["functions"],
+                 r["sr_calls"],
+                 f"{r['regress_seconds']:.2f}",
+                 f"{r['throughput']:.1f}" if r["throughput"] else "n/a",
+                 f"{r['wall_seconds']:.1f}", r["rules_accepted"]) for r in document["runs"]])
+    if document["projection"]:
+        emit_table("Projection (regressions scale with worker cores; the controller does not)",
+                   ["worker cores", "functions regressed/s", "campaign wall s"],
+                   [(p["slots"], f"{p['regressions_per_s']:.1f}", f"{p['campaign_wall_s']:.1f}")
+                    for p in document["projection"]])
+    for line in document["notes"]:
+        note(line)
+    write_json(json_path, document)
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="Run id (see `eudoxus runs list`).")],
+    fmt: Annotated[str, typer.Option("--format", help="markdown or html.")] = "markdown",
+    out: Annotated[Path | None, typer.Option(
+        help="Write the report here instead of printing it.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """The morning report of a run, finished or interrupted: rules, refutations, budget, plots."""
+    from eudoxus.agent.report import FORMATS, render
+    from eudoxus.agent.report_data import gather
+
+    if fmt not in FORMATS:
+        raise BadInput(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    with _reader(ctx, home) as store:
+        if store.get_run(run_id) is None:
+            raise BadInput(f"no run {run_id!r}")
+        text = render(gather(store, run_id), fmt)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    note(f"wrote {out}")
