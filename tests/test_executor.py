@@ -216,3 +216,31 @@ def test_a_worker_killed_mid_run_stops_nothing_and_loses_nothing(tmp_path: Path)
     assert all(e.ok for e in regressions)
     assert [e.n_items for e in regressions] == [e.n_items for e in reference[2]
                                                 if e.tool == "regress"]
+
+
+def test_run_refuses_a_scheduler_without_dask_and_an_unknown_executor(capsys, tmp_path) -> None:
+    from tests.test_cli import run_cli
+
+    home = str(tmp_path / "lab")
+    code, _, err = run_cli(capsys, "--home", home, "run", "--scheduler", "tcp://127.0.0.1:1")
+    assert code == 2 and "--scheduler needs --executor dask" in err
+    code, _, err = run_cli(capsys, "--home", home, "run", "--executor", "ray")
+    assert code == 2 and "unknown executor 'ray'" in err
+
+
+@pytest.mark.slow
+def test_bench_discovery_compares_executors_in_one_run(capsys, tmp_path) -> None:
+    import json
+
+    from tests.test_cli import run_cli
+
+    target = tmp_path / "bench.json"
+    code, out, err = run_cli(capsys, "bench", "discovery", "--preset", "smoke",
+                             "--executor", "local,dask", "--json", str(target))
+    assert code == 0 and "functions/s" in out
+    document = json.loads(target.read_text())
+    assert [r["executor"] for r in document["runs"]] == ["local", "dask"]
+    assert all(r["throughput"] > 0 for r in document["runs"])
+    assert "accepted rules identical on both executors: yes" in document["notes"]
+    assert any(line.startswith("overhead: local / dask throughput") for line in
+               document["notes"])

@@ -120,3 +120,19 @@ def test_report_command_rejects_an_unknown_run_or_format(finished, capsys) -> No
     assert code == 2 and "no run 'no-such-run'" in err
     code, _, err = run_cli(capsys, "--home", str(lab.home), "report", run_id, "--format", "pdf")
     assert code == 2 and "unknown format 'pdf'" in err
+
+
+def test_model_accuracy_history_is_tabled_and_plotted(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    lab = Lab(tmp_path / "lab")
+    outcome = _campaign(lab, families=("poly0",))
+    with Store.open(lab) as store:
+        for poly, other in ((40.0, 10.0), (75.5, 20.0)):
+            store.add_model_run(run_id=outcome.run_id, device="cpu", n_params=1_400_000,
+                                config={}, label_source="rules", seconds=12.0, n_train=900,
+                                metrics={"metrics": {"polynomial": {"correct": poly},
+                                                     "non-polynomial": {"correct": other}}})
+        data = gather(store, outcome.run_id)
+    markdown, page = render(data, "markdown"), render(data, "html")
+    assert "| 2 | 12 | cpu | 1400000 | 900 | 75.5 | 20 |" in markdown
+    assert page.count("<svg") == 4 and "Model accuracy history" in page
