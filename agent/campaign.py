@@ -124,7 +124,6 @@ class Campaign:
                           None),
                 deduced=any(h.details.get("derived_from_rule") for h in integrals))
         metas = [h for h in hypotheses if h.kind == "meta"]
-        counters = self.store.run_counters(run_id)
         trainings = (self.store.list_experiments(run_id, tool="retrain")
                      if any(tool == "retrain" for _, tool in tally) else [])
         latest = trainings[-1] if trainings else None
@@ -135,7 +134,10 @@ class Campaign:
             lines=lines, meta_open=[h for h in metas if h.status in OPEN],
             meta_rule=next((r for r in accepted if r.kind == "meta"), None),
             meta_refuted=sum(h.status == "refuted" for h in metas),
-            functions=int(counters["functions"]), tool_calls=int(counters["tool_calls"]),
+            # Every measured function is one item of an `integrate` call: counted from the
+            # experiments alone, not by joining the ever-growing samples table each step.
+            functions=sum(t["items"] for (_, tool), t in tally.items() if tool == "integrate"),
+            tool_calls=sum(t["n"] for t in tally.values()),
             rules=sum(r.kind != "meta" for r in accepted),
             model_rules=int(latest.params.get("rules", 0)) if latest else None,
             has_model=any(e.ok for e in trainings), guessed=guessed)

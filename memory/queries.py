@@ -102,10 +102,12 @@ EXPERIMENTS = NamedQuery(
 
 EXPERIMENT_TALLY = NamedQuery(
     "experiment_tally",
-    "Per family and tool of one run: calls, failed calls, the most observations a rule search "
+    "Per family and tool of one run: calls, failed calls, items, the most observations a rule "
+    "search "
     "saw, and the latest experiment id (what the planner needs, without reading every row).",
     """
     SELECT family_id, tool, count(*) AS n, count(*) FILTER (WHERE NOT ok) AS failed,
+        coalesce(sum(n_items), 0) AS items,
         max(TRY_CAST(json_extract_string(params, '$.n_observations') AS BIGINT))
             AS max_observations,
         max(experiment_id) AS last_experiment_id

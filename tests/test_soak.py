@@ -52,3 +52,21 @@ def test_bench_soak_writes_the_curve_and_a_summary(capsys, tmp_path: Path) -> No
 def test_bench_soak_rejects_a_non_positive_duration(capsys) -> None:
     code, _, err = run_cli(capsys, "bench", "soak", "--seconds", "0")
     assert code == 2 and "seconds must be positive" in err
+
+
+def test_the_planner_counts_from_experiment_aggregates_what_the_samples_say(tmp_path) -> None:
+    from eudoxus.agent.campaign import Campaign
+    from eudoxus.memory import Lab, Store
+
+    lab = Lab(tmp_path / "lab")
+    config = load_config("smoke").with_overrides(families=("poly0", "exp"), workers=0,
+                                                 falsify_n=8)
+    with Store.open(lab) as store:
+        campaign = Campaign(store, lab, config, report=False)
+        outcome = campaign.run(max_steps=5)
+        campaign._register_families()
+        state = campaign.observe()
+        counters = store.run_counters(outcome.run_id)
+    assert state.functions == counters["functions"] > 0
+    assert state.tool_calls == counters["tool_calls"]
+    assert sum(line.explorations for line in state.lines.values()) == 2  # explore each family
