@@ -91,6 +91,9 @@ class ChunkedExecutor:
     """
 
     retries = 2
+    # Seconds to wait for one chunk before counting it as failed: sympy can hang on a rare
+    # expression, and a cluster whose workers are all gone would otherwise wait forever.
+    task_timeout: float | None = 600.0
 
     @property
     def name(self) -> str:
@@ -104,7 +107,7 @@ class ChunkedExecutor:
         raise NotImplementedError
 
     def _result(self, future: Any) -> Any:
-        return future.result()
+        return future.result(timeout=self.task_timeout)
 
     def _lost_workers(self, error: BaseException) -> bool:
         """Whether every unfinished task was lost with the error (a broken pool)."""
@@ -130,7 +133,8 @@ class ChunkedExecutor:
                 done[i] = list(self._result(futures[i]))
                 i += 1
                 continue
-            except Exception as error:  # the task's own error or a lost worker: retry it
+            except Exception as error:  # its own error, a lost worker or a timeout: retry it
+                futures[i].cancel()  # a timed-out task must not keep a slot (if it can stop)
                 tries[i] += 1
                 if self._lost_workers(error):
                     # Every chunk not yet collected went down with the pool: send it again.

@@ -15,6 +15,18 @@ from eudoxus.agent.executor import ChunkedExecutor
 CONNECT_TIMEOUT = 20.0  # seconds to reach a scheduler before saying it cannot be reached
 
 
+def ignore_interrupts() -> bool:
+    """Run in each worker of a local cluster: Ctrl-C reaches the whole process group, and the
+    controller, not the workers, decides when to stop (a dead worker strands the step)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return False  # signal handlers can only be set from a process's main thread
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return True
+
+
 class DaskUnavailable(RuntimeError):
     """dask.distributed is not installed, or its scheduler cannot be reached."""
 
@@ -50,6 +62,7 @@ class DaskExecutor(ChunkedExecutor):
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                              processes=True, dashboard_address=":0")
                 self._client = Client(self._cluster)
+                self._client.run(ignore_interrupts)
         except (OSError, TimeoutError) as error:
             self.close()
             where = self.scheduler or "a local cluster"

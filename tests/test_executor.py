@@ -244,3 +244,53 @@ def test_bench_discovery_compares_executors_in_one_run(capsys, tmp_path) -> None
     assert "accepted rules identical on both executors: yes" in document["notes"]
     assert any(line.startswith("overhead: local / dask throughput") for line in
                document["notes"])
+
+
+def test_a_chunk_that_hangs_past_the_timeout_is_sent_again() -> None:
+    import time as clock
+
+    calls: list[int] = []
+
+    def sometimes_hangs(items: list[int]) -> list[int]:
+        calls.append(items[0])
+        if items[0] == 0 and calls.count(0) == 1:
+            clock.sleep(1.0)  # the first attempt hangs; the executor stops waiting
+        return list(items)
+
+    executor = ThreadExecutor(slots=4)
+    executor.task_timeout = 0.2
+    try:
+        assert executor.map_chunks(sometimes_hangs, 4, lambda part: (list(range(4))[part],)) \
+            == [0, 1, 2, 3]
+    finally:
+        executor.close()
+    assert calls.count(0) == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_to_the_process_group_spares_the_local_dask_workers(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches every process of the group: the workers of a local cluster
+    must outlive it, so the step in flight finishes and is recorded."""
+    home = tmp_path / "lab"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "eudoxus.agent.cli", "run", "--preset", "smoke",
+         "--executor", "dask", "--workers", "2"],
+        env={**os.environ, "EUDOXUS_HOME": str(home)}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    lines: list[str] = []
+    while time.monotonic() < deadline:  # signal while the exp family's regressions run
+        logs = list((home / "runs").glob("*/events.jsonl")) if (home / "runs").exists() else []
+        lines = logs[0].read_text().splitlines() if logs else []
+        if lines and '"message":"explore exp' in lines[-1]:
+            break
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    with Store.open(Lab(home)) as store:
+        run_id = store.list_runs()[0].run.run_id
+        experiments = store.list_experiments(run_id)
+    assert all(e.ok for e in experiments)
+    assert experiments[-1].family_id is not None and any(
+        e.tool == "regress" and e.step == experiments[-1].step for e in experiments)
