@@ -165,7 +165,8 @@ def build(d: ReportData) -> list[Block]:
 # ---- rendering ---------------------------------------------------------------------------
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    # `*` in a formula (a*x**2) would otherwise start emphasis in a Markdown table.
+    return text.replace("|", "\\|").replace("*", "\\*").replace("\n", " ")
 
 
 def markdown(blocks: list[Block]) -> str:

@@ -69,7 +69,7 @@ def test_an_interrupted_run_reports_what_is_open_and_how_to_resume(tmp_path: Pat
     assert "**interrupted**" in markdown
     assert f"eudoxus run --resume {outcome.run_id}" in markdown
     assert "Still open when the run stopped" in markdown
-    assert "a0*x" in markdown.split("Still open when the run stopped")[1]
+    assert "a0\\*x" in markdown.split("Still open when the run stopped")[1]
 
 
 def test_refuted_hypotheses_are_reported_with_their_reason(tmp_path: Path) -> None:
@@ -83,7 +83,8 @@ def test_refuted_hypotheses_are_reported_with_their_reason(tmp_path: Path) -> No
         store.set_hypothesis_status(wrong.hypothesis_id, "refuted", "3 of 8 predictions passed")
         markdown = render(gather(store, outcome.run_id), "markdown")
     assert "Refuted, and why" in markdown
-    assert f"| #{wrong.hypothesis_id} | coefficient | poly1 | a0*x + a1*x**2/3 |" in markdown
+    assert (f"| #{wrong.hypothesis_id} | coefficient | poly1 | a0\\*x + a1\\*x\\*\\*2/3 |"
+            in markdown)
     assert "3 of 8 predictions passed" in markdown
 
 
