@@ -34,8 +34,8 @@ def _num(value: Any) -> str:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.3g}"
+    if isinstance(value, float):  # seconds and counts in full; errors and fits in 3 digits
+        return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"
     return str(value)
 
 
