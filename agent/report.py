@@ -50,8 +50,10 @@ def _overview(d: ReportData) -> list[Block]:
                          f". Preset {run['preset'] or 'custom'}, {run['strategy']} strategy, "
                          f"seed {run['seed']}; families {', '.join(run['families'])}.")]
     if run["status"] != "completed":
-        blocks.append(Block("p", f"This run did not finish every line of inquiry; continue it "
-                                 f"with `eudoxus run --resume {run['run_id']}`."))
+        why = (f"with {len(d.open)} hypothesis(es) still open" if d.open else
+               "before its planner ran out of work (in soak mode it never does)")
+        blocks.append(Block("p", f"This run stopped {why}; continue it with "
+                                 f"`eudoxus run --resume {run['run_id']}`."))
     blocks.append(Block("p", f"{c['rules_accepted']} rule(s) accepted, {c['refuted']} "
                              f"hypothesis(es) refuted, from {c['functions']} measured "
                              f"functions in {float(c['wall_seconds']):.1f} s."))
