@@ -60,15 +60,16 @@ def _correct(rule: Any) -> bool | None:
     return True
 
 
-def run_one(config: CampaignConfig, home: Path) -> dict[str, Any]:
-    """One campaign in its own lab; its counters, targets found and rules."""
+def run_one(config: CampaignConfig, home: Path, *, executor: Any = None) -> dict[str, Any]:
+    """One campaign in its own lab (on `executor`, if given); its counters, targets, rules."""
     from eudoxus.agent.campaign import Campaign
     from eudoxus.memory import Lab, Store
 
     lab = Lab.resolve(home)
     with Store.open(lab.home) as store:
-        outcome = Campaign(store, lab, config).run()
+        outcome = Campaign(store, lab, config, executor=executor).run()
         rules = store.list_rules(run_id=outcome.run_id, status="accepted")
+        regress = sum(e.seconds for e in store.list_experiments(outcome.run_id, tool="regress"))
     found = {r.family or "power law" for r in rules}
     targets = _targets(config)
     counters = outcome.counters
@@ -79,6 +80,7 @@ def run_one(config: CampaignConfig, home: Path) -> dict[str, Any]:
         "functions": int(counters["functions"]), "rejected_draws": int(counters["rejected_draws"]),
         "sr_calls": int(counters["sr_calls"]), "integrations": int(counters["integrations"]),
         "tool_calls": int(counters["tool_calls"]), "wall_seconds": float(counters["wall_seconds"]),
+        "regress_seconds": regress,
         "rules_accepted": len(rules), "targets": len(targets),
         "targets_found": sum(t in found for t in targets),
         "complete": all(t in found for t in targets),

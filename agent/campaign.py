@@ -12,6 +12,7 @@ at most the step in flight and `resume` redoes exactly that step.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import threading
 import time
@@ -23,11 +24,12 @@ from typing import Any
 from eudoxus.agent import events as ev
 from eudoxus.agent.config import CampaignConfig
 from eudoxus.agent.control import RunControl
-from eudoxus.agent.executor import LocalExecutor
+from eudoxus.agent.executor import Executor, LocalExecutor
 from eudoxus.agent.planner import OPEN, Action, LabState, Line, next_action
 from eudoxus.memory.lab import Lab
 from eudoxus.memory.store import Store
 
+logger = logging.getLogger("eudoxus.campaign")
 SNAPSHOT_EVERY = 300.0  # seconds between snapshot refreshes when no rule was accepted
 
 
@@ -56,11 +58,12 @@ class Campaign:
 
     def __init__(self, store: Store, lab: Lab, config: CampaignConfig, *,
                  run_id: str | None = None, bus: ev.EventBus | None = None,
-                 executor: LocalExecutor | None = None) -> None:
+                 executor: Executor | None = None, report: bool = True) -> None:
         self.store, self.lab, self.config = store, lab, config
         self.run_id = run_id or new_run_id(config)
         self.bus = bus or ev.EventBus()
         self.executor = executor or LocalExecutor(config.workers)
+        self.report = report  # write report.md and report.html into runs/<id>/ at the end
         self.current: Action | None = None  # the step in progress, for a front end to show
         self._family_ids: dict[str, int] = {}
 
@@ -95,9 +98,9 @@ class Campaign:
         run_id = self.run_id
         hypotheses = self.store.list_hypotheses(run_id)
         accepted = [r for r in self.store.list_rules(run_id=run_id) if r.status == "accepted"]
-        experiments = self.store.list_experiments(run_id)
-        searches = [e for e in experiments if e.tool == "rules"]
-        regressions = [e for e in experiments if e.tool == "regress"]
+        # Aggregates, not every experiment row: a soak run has tens of thousands of them, and
+        # reading them all before each step made every step slower than the last.
+        tally = self.store.experiment_tally(run_id)
         observed = self.store.family_observation_counts(run_id)
         lines: dict[str, Line] = {}
         for name in self.config.families:
@@ -105,34 +108,37 @@ class Campaign:
             mine = [h for h in hypotheses if h.family_id == fid]
             integrals = [h for h in mine if h.kind == "coefficient" and h.target == "integral"]
             forms = [h for h in mine if h.kind == "form" and h.status != "refuted"]
-            done = [e for e in searches if e.family_id == fid]
+            searches = tally.get((fid, "rules"), {})
             lines[name] = Line(
                 family=get_family(name), family_id=fid,
                 n_observations=observed.get(fid, 0),
-                searched_at=max((e.params.get("n_observations", -1) for e in done), default=-1),
+                searched_at=searches.get("max_observations", -1),
                 form=max(forms, key=lambda h: h.hypothesis_id) if forms else None,
                 open_integrals=sorted((h for h in integrals if h.status in OPEN),
                                       key=lambda h: h.hypothesis_id),
                 # Rivals proposed by one search fall together: one attempt, not one per rival.
                 refuted_integrals=len({(h.details.get("source"), h.details.get("n_observations"))
                                        for h in integrals if h.status == "refuted"}),
-                failed_searches=sum(not e.ok for e in done),
-                explorations=sum(e.family_id == fid for e in regressions),
+                failed_searches=searches.get("failed", 0),
+                explorations=tally.get((fid, "regress"), {}).get("n", 0),
                 rule=next((r for r in accepted if r.family_id == fid and r.kind != "meta"),
                           None),
                 deduced=any(h.details.get("derived_from_rule") for h in integrals))
         metas = [h for h in hypotheses if h.kind == "meta"]
-        counters = self.store.run_counters(run_id)
-        trainings = [e for e in experiments if e.tool == "retrain"]
+        trainings = (self.store.list_experiments(run_id, tool="retrain")
+                     if any(tool == "retrain" for _, tool in tally) else [])
         latest = trainings[-1] if trainings else None
         names = {fid: name for name, fid in self._family_ids.items()}
-        guessed = {names[e.family_id] for e in experiments if e.tool == "guess"
-                   and latest is not None and e.experiment_id > latest.experiment_id}
+        guessed = {names[family_id] for (family_id, tool), t in tally.items() if tool == "guess"
+                   and latest is not None and t["last_experiment_id"] > latest.experiment_id}
         return LabState(
             lines=lines, meta_open=[h for h in metas if h.status in OPEN],
             meta_rule=next((r for r in accepted if r.kind == "meta"), None),
             meta_refuted=sum(h.status == "refuted" for h in metas),
-            functions=int(counters["functions"]), tool_calls=int(counters["tool_calls"]),
+            # Every measured function is one item of an `integrate` call: counted from the
+            # experiments alone, not by joining the ever-growing samples table each step.
+            functions=sum(t["items"] for (_, tool), t in tally.items() if tool == "integrate"),
+            tool_calls=sum(t["n"] for t in tally.values()),
             rules=sum(r.kind != "meta" for r in accepted),
             model_rules=int(latest.params.get("rules", 0)) if latest else None,
             has_model=any(e.ok for e in trainings), guessed=guessed)
@@ -239,6 +245,8 @@ class Campaign:
             self.executor.close()
             self.store.end_run(self.run_id, status, reason)
             counters = self.store.run_counters(self.run_id)
+            if self.report:
+                self._write_report()
             self.bus.publish(ev.RunEnded(run_id=self.run_id, status=status, reason=reason,
                                          totals=counters))
             unsubscribe()
@@ -251,6 +259,15 @@ class Campaign:
         if self.config.model_seconds <= 0 or state.rules == 0:
             return None
         return Action("retrain", why="requested by the user")
+
+    def _write_report(self) -> None:
+        """The morning report in the run's folder; a failure here never fails the run."""
+        try:
+            from eudoxus.agent.report import write_reports
+
+            write_reports(self.store, self.lab.run_dir(self.run_id), self.run_id)
+        except Exception:  # the run's record is complete without it; say why and go on
+            logger.exception("could not write the report of run %s", self.run_id)
 
     def _close_abandoned(self, state: LabState) -> None:
         """Refute the open form of a line given up on, so the record says why it closed."""

@@ -460,7 +460,7 @@ def bench_sr(
 
 # Campaign commands (run, runs show, integrate, bench discovery) live in their own module and
 # register themselves on the apps above; imported here, once everything they use exists.
-from eudoxus.agent import cli_campaign, cli_model, cli_tui  # noqa: E402, F401
+from eudoxus.agent import cli_campaign, cli_model, cli_report, cli_tui  # noqa: E402, F401
 
 # ---- entry point ------------------------------------------------------------------------
 

@@ -39,6 +39,24 @@ def _config(preset: str | None, config_path: Path | None, **overrides: Any):
         raise BadInput(str(error).splitlines()[0]) from error
 
 
+def _executor(kind: str, workers: int, scheduler: str | None):
+    """The executor a run asked for, connected now so a bad address is a one-line error."""
+    from eudoxus.agent.executor import make_executor
+
+    try:
+        chosen = make_executor(kind, workers, scheduler)
+        if kind == "dask":
+            from eudoxus.agent.executor_dask import DaskUnavailable
+
+            try:
+                chosen.start()
+            except DaskUnavailable as error:
+                raise BadInput(str(error)) from error
+    except ValueError as error:
+        raise BadInput(str(error)) from error
+    return chosen
+
+
 @app.command("run")
 def run(
     ctx: typer.Context,
@@ -60,6 +78,11 @@ def run(
     integrator: Annotated[str | None, typer.Option(help="Area instrument.")] = None,
     tui: Annotated[bool, typer.Option(
         "--tui", help="Watch it in the live lab (q stops after the current step).")] = False,
+    executor: Annotated[str, typer.Option(
+        help="Where regressions run: local (a process pool) or dask.")] = "local",
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp://HOST:PORT); without it --executor dask starts "
+             "a local cluster of --workers processes.")] = None,
     home: HomeOption = None,
 ) -> None:
     """Run a discovery campaign headless (Ctrl-C stops after the current step; resumable)."""
@@ -94,6 +117,7 @@ def run(
                              tool_calls=tool_calls, workers=workers, engine=engine,
                              integrator=integrator)
             campaign = Campaign(store, lab, config)
+        campaign.executor = _executor(executor, campaign.config.workers, scheduler)
         if tui:
             from eudoxus.agent.cli_tui import run_in_lab
 
@@ -226,6 +250,11 @@ def bench_discovery(
         "--json", help="Write the results as JSON here.")] = None,
     home: Annotated[Path | None, typer.Option(
         "--home", help="Lab for the benchmark runs (default: a temporary one).")] = None,
+    executor: Annotated[str | None, typer.Option(
+        help="Compare executors instead of strategies, e.g. local,dask (first seed, first "
+             "strategy): regression throughput and overhead ratio.")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address for --executor dask (default: a local cluster).")] = None,
 ) -> None:
     """Run the preset with each strategy on the same seeds; compare functions and wall time."""
     from eudoxus.agent.bench_discovery import run_discovery_bench
@@ -235,6 +264,13 @@ def bench_discovery(
     except ValueError as error:
         raise BadInput(f"seeds must be integers: {seeds!r}") from error
     config = _config(preset, None, workers=workers)
+    if executor is not None:
+        from eudoxus.agent.cli_report import bench_executors
+
+        bench_executors(config.with_overrides(seed=seed_list[0] if seed_list else 0,
+                                              strategy=strategies.split(",")[0].strip()),
+                        executor, scheduler, json_path, home)
+        return
     document = run_discovery_bench(config, seed_list, strategies.split(","), home=home,
                                    progress=note)
     emit_table(f"Discovery benchmark: preset {preset}",

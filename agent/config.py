@@ -85,6 +85,9 @@ class CampaignConfig:
     max_attempts: int = 4  # refuted searches before a line of inquiry is abandoned
     meta_min_powers: int = 3  # distinct powers with accepted rules before a power law is sought
     deduce: bool = True  # apply an accepted meta rule to families it covers, then test
+    # Soak mode: once every line is closed, keep measuring and regressing fresh functions
+    # (random_batch per family, round robin) until a budget ends, instead of stopping.
+    keep_exploring: bool = False
     # intuition (the seq2seq model); off unless model_seconds > 0
     model_seconds: float = 0.0  # training budget per retraining
     model_pairs: int = 20_000  # training pairs made from the run's rules and fits

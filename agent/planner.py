@@ -205,11 +205,21 @@ def next_action(state: LabState, config: CampaignConfig) -> Action | None:
         return model[0].action  # a due retraining goes first: the intuition is stale
     candidates.extend(model)
     if not candidates:
-        return None
+        return _keep_exploring(state, config) if config.keep_exploring else None
     if config.strategy == "random":
         return _random_choice(candidates, state)
     # max() keeps the first of equal scores, and lines are in config order: deterministic.
     return max(candidates, key=lambda s: s.score).action
+
+
+def _keep_exploring(state: LabState, config: CampaignConfig) -> Action | None:
+    """Soak mode after every line closed: fresh functions of the least explored family."""
+    if not state.lines:
+        return None
+    # Batches, not observations: a family whose fits fail would otherwise be picked forever.
+    line = min(state.lines.values(), key=lambda ln: ln.explorations)  # ties: config order
+    return Action("explore", line.family.name, config.random_batch, "random",
+                  why="keep exploring (soak mode): every line of inquiry is closed")
 
 
 def _random_choice(candidates: Sequence[Scored], state: LabState) -> Action:

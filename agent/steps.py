@@ -19,7 +19,7 @@ import sympy
 
 from eudoxus.agent import events as ev
 from eudoxus.agent.config import CampaignConfig
-from eudoxus.agent.executor import LocalExecutor, regress_curves
+from eudoxus.agent.executor import Executor, TaskFailed, regress_curves
 from eudoxus.agent.planner import Action, LabState, Line
 from eudoxus.memory.records import Hypothesis
 from eudoxus.memory.store import Store
@@ -47,7 +47,7 @@ class Step:
     run_id: str
     config: CampaignConfig
     number: int
-    executor: LocalExecutor
+    executor: Executor
     family_ids: dict[str, int]
     events: list[ev.Event] = field(default_factory=list)
     accepted_rules: list[int] = field(default_factory=list)
@@ -156,9 +156,12 @@ def run_explore(step: Step, action: Action) -> None:
         fits = step.executor.map_chunks(
             regress_curves, batch.n_accepted,
             lambda part: (step.config.engine, x, areas.g[part], areas.error[part]))
-    except (BrokenProcessPool, OSError) as error:
-        # A worker that died is a failed tool call, not a failed campaign: the measured
-        # functions are kept, the pool is rebuilt, and the planner counts the batch as tried.
+    except TaskFailed as error:
+        # Work whose retries ran out (its worker kept dying, or it kept raising) is a failed
+        # tool call, not a failed campaign: the measured functions and every fit that came
+        # back are kept, and the planner counts the batch as tried.
+        failure, fits = str(error), error.partial
+    except (BrokenProcessPool, OSError) as error:  # the pool itself could not be used
         step.executor.close()
         failure, fits = f"{type(error).__name__}: {error}".splitlines()[0], []
     t_sr = time.perf_counter() - started

@@ -94,8 +94,26 @@ EVIDENCE = NamedQuery(
 
 EXPERIMENTS = NamedQuery(
     "experiments",
-    "Experiments of one run in step order.",
-    "SELECT * FROM experiments WHERE run_id = $run_id ORDER BY step, experiment_id",
+    "Experiments of one run in step order, optionally of one tool.",
+    "SELECT * FROM experiments WHERE run_id = $run_id AND ($tool IS NULL OR tool = $tool) "
+    "ORDER BY step, experiment_id",
+    ("run_id", "tool"),
+)
+
+EXPERIMENT_TALLY = NamedQuery(
+    "experiment_tally",
+    "Per family and tool of one run: calls, failed calls, items, the most observations a rule "
+    "search "
+    "saw, and the latest experiment id (what the planner needs, without reading every row).",
+    """
+    SELECT family_id, tool, count(*) AS n, count(*) FILTER (WHERE NOT ok) AS failed,
+        coalesce(sum(n_items), 0) AS items,
+        max(TRY_CAST(json_extract_string(params, '$.n_observations') AS BIGINT))
+            AS max_observations,
+        max(experiment_id) AS last_experiment_id
+    FROM experiments WHERE run_id = $run_id
+    GROUP BY family_id, tool ORDER BY family_id NULLS FIRST, tool
+    """,
     ("run_id",),
 )
 
@@ -183,6 +201,7 @@ NAMED_QUERIES: dict[str, NamedQuery] = {
     q.name: q
     for q in (
         RULES, RULE, RUNS, HYPOTHESES, HYPOTHESIS_EVENTS, EVIDENCE, EXPERIMENTS, FAMILIES,
+        EXPERIMENT_TALLY,
         MODEL_RUNS, RULE_EDGES, RUN_COUNTERS, FAMILY_OBSERVATIONS,
         FAMILY_OBSERVATION_COUNTS, ACCEPTED_FITS,
     )

@@ -232,9 +232,18 @@ class Store(StoreBase):
             },
         )
 
-    def list_experiments(self, run_id: str) -> list[Experiment]:
-        """Experiments of a run in step order."""
-        return self.read("experiments", Experiment, run_id=run_id)
+    def list_experiments(self, run_id: str, tool: str | None = None) -> list[Experiment]:
+        """Experiments of a run in step order (only one tool's, if given)."""
+        return self.read("experiments", Experiment, run_id=run_id, tool=tool)
+
+    def experiment_tally(self, run_id: str) -> dict[tuple[int | None, str], dict[str, int]]:
+        """{(family_id, tool): n, failed, items, max_observations, last_experiment_id} of one
+        run: what the planner counts, in one aggregate instead of every experiment row."""
+        rows = self._con.execute(queries.EXPERIMENT_TALLY.sql, {"run_id": run_id}).fetchall()
+        return {(family_id, tool): {"n": int(n), "failed": int(failed), "items": int(items),
+                                    "max_observations": -1 if top is None else int(top),
+                                    "last_experiment_id": int(last)}
+                for family_id, tool, n, failed, items, top, last in rows}
 
     def last_step(self, run_id: str) -> int:
         """Highest step recorded for a run (-1 if none), where a resumed campaign continues."""

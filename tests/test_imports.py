@@ -1,4 +1,5 @@
-"""Import hygiene: light entry points never load torch, transformers or textual."""
+"""Import hygiene: light entry points never load torch, transformers, textual, matplotlib or
+dask."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "transformers", "textual")
+HEAVY = ("torch", "transformers", "textual", "matplotlib", "dask", "distributed")
 
 
 @pytest.mark.parametrize("module", ["eudoxus.agent.cli", "eudoxus.memory", "eudoxus.agent.events",
-                                    "eudoxus.tools.expr", "eudoxus.agent.campaign"])
+                                    "eudoxus.tools.expr", "eudoxus.agent.campaign",
+                                    "eudoxus.agent.executor", "eudoxus.agent.report",
+                                    "eudoxus.agent.soak"])
 def test_module_does_not_import_heavy_packages(module: str) -> None:
     code = (
         f"import sys, {module}\n"
