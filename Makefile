@@ -26,6 +26,7 @@ bench: setup
 	$(BIN)/eudoxus bench sr --families beyond --n 50 --json benchmarks/out/sr-beyond.json
 	$(BIN)/eudoxus bench discovery --preset paper --seeds 0,1,2 --json benchmarks/out/discovery-paper.json
 	$(BIN)/eudoxus bench seq2seq --json benchmarks/out/seq2seq-cpu.json
+	$(BIN)/eudoxus bench seq2seq --target symbolic --json benchmarks/out/seq2seq-cpu-symbolic.json
 
 lint: setup
 	$(BIN)/ruff check .
