@@ -14,6 +14,7 @@ import typer
 
 from eudoxus.agent.cli import BadInput, HomeOption, _home, app
 from eudoxus.agent.output import note
+from eudoxus.memory.lab import Lab
 
 
 def require_terminal(command: str) -> None:
@@ -44,16 +45,17 @@ def run_in_lab(campaign: Any):
     return lab.outcome
 
 
-def event_log(runs_dir: Path, run_id: str | None) -> Path:
+def event_log(lab: Lab, run_id: str | None) -> Path:
     """The event log of a run, or of the most recently active run when no id is given."""
     if run_id is not None:
-        path = runs_dir / run_id / "events.jsonl"
+        path = lab.events_path(run_id)
         if not path.is_file():
-            raise BadInput(f"no event log for run {run_id!r} in {runs_dir}")
+            raise BadInput(f"no event log for run {run_id!r} in {lab.runs_dir}")
         return path
-    logs = sorted(runs_dir.glob("*/events.jsonl"), key=lambda p: p.stat().st_mtime)
+    logs = sorted(lab.runs_dir.glob(f"*/{lab.events_path('*').name}"),
+                  key=lambda p: p.stat().st_mtime)
     if not logs:
-        raise BadInput(f"no runs to watch in {runs_dir}")
+        raise BadInput(f"no runs to watch in {lab.runs_dir}")
     return logs[-1]
 
 
@@ -71,11 +73,9 @@ def watch(
     home: HomeOption = None,
 ) -> None:
     """Watch a campaign: follow one running in another process, or replay a finished one."""
-    from eudoxus.memory import Lab
-
     require_terminal("watch")
-    lab = Lab.resolve(_home(ctx, home))
-    viewer_for(event_log(lab.runs_dir, run_id), speed=speed, follow=follow).run()
+    viewer_for(event_log(Lab.resolve(_home(ctx, home)), run_id), speed=speed,
+               follow=follow).run()
 
 
 def viewer_for(path: Path, *, speed: float = 10.0, follow: bool = False):

@@ -22,7 +22,8 @@ def available() -> bool:
     return True
 
 
-def _figure(width: float = 6.4, height: float = 3.2):
+def _axes(width: float = 6.4, height: float = 3.2):
+    """A fresh (figure, axes) pair."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)  # no display overnight; never opens a window
@@ -30,7 +31,8 @@ def _figure(width: float = 6.4, height: float = 3.2):
 
     # A bare Figure, not pyplot: nothing is kept in a global registry between reports, so a
     # campaign process that writes many reports does not accumulate figures.
-    return Figure(figsize=(width, height), layout="constrained")
+    figure = Figure(figsize=(width, height), layout="constrained")
+    return figure, figure.add_subplot()
 
 
 def _svg(figure: Any) -> str:
@@ -45,8 +47,7 @@ def efficiency(data: ReportData) -> str | None:
     points = data.efficiency
     if not points:
         return None
-    figure = _figure()
-    ax = figure.add_subplot()
+    figure, ax = _axes()
     ax.step([p["functions"] for p in points], [p["rules"] for p in points], where="post")
     ax.set_xlabel("functions measured")
     ax.set_ylabel("rules accepted")
@@ -60,8 +61,7 @@ def tool_time(data: ReportData) -> str | None:
     rows = [r for r in data.tools if r["seconds"] > 0]
     if not rows:
         return None
-    figure = _figure(height=0.45 * len(rows) + 1.0)
-    ax = figure.add_subplot()
+    figure, ax = _axes(height=0.45 * len(rows) + 1.0)
     ax.barh([r["tool"] for r in rows][::-1], [r["seconds"] for r in rows][::-1])
     ax.set_xlabel("seconds")
     ax.set_title("Where the time went")
@@ -73,8 +73,7 @@ def falsification(data: ReportData) -> str | None:
     rules = [r for r in data.rules if r.errors]
     if not rules:
         return None
-    figure = _figure(height=0.35 * len(rules) + 1.4)
-    ax = figure.add_subplot()
+    figure, ax = _axes(height=0.35 * len(rules) + 1.4)
     floor = 1e-17  # an exact prediction (error 0) still gets a place on a log axis
     for i, rule in enumerate(rules):
         values = [max(e, floor) for e in rule.errors if math.isfinite(e)]
@@ -94,8 +93,7 @@ def model_accuracy(data: ReportData) -> str | None:
     runs = data.model_runs
     if not runs:
         return None
-    figure = _figure()
-    ax = figure.add_subplot()
+    figure, ax = _axes()
     x = list(range(1, len(runs) + 1))
     for key, label in (("polynomial", "polynomial"), ("non_polynomial", "non-polynomial")):
         ax.plot(x, [r[key] if r[key] is not None else math.nan for r in runs], marker="o",

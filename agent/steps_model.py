@@ -83,9 +83,8 @@ def run_guess(step: Step, action: Action, state: LabState) -> None:
         failure = "no trained model to ask"
     else:
         loaded = intuition.load_model(found[1])
-        guesses = seq2seq.guess(loaded.model, loaded.tokenizer, sources)
-        if intuition.target_of(found[0]) == "symbolic":  # 2.07/0.27 -> 7.67, exactly
-            guesses = [seq2seq.settled(text) if text else text for text in guesses]
+        guesses = seq2seq.guess(loaded.model, loaded.tokenizer, sources,
+                                target=intuition.target_of(found[0]))
     judged = [seq2seq.judge_guess(text, batch.x, areas.g[i], float(areas.error[i]),
                                   tolerance=step.config.falsify_tol)
               for i, text in enumerate(guesses)]

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from eudoxus.agent import events as ev
+from eudoxus.agent.narrate import describe
 
 LOG_LINES = 400  # experiment-log lines kept; older ones scroll away
 OPEN_STATUSES = ("proposed", "testing")
@@ -47,7 +48,6 @@ class RuleRow:
     hypothesis_id: int | None
     family: str | None
     statement: str
-    latex: str
     conditions: tuple[str, ...]
     n_falsification: int
     max_error: float | None
@@ -61,7 +61,6 @@ class LogLine:
     """One experiment-log line: when, what, and how it should stand out."""
 
     seq: int
-    ts: float
     text: str
     tone: str = "info"  # info | rule | refuted | failed | model | run
 
@@ -71,9 +70,6 @@ class ModelPoint:
     """One training of the intuition and its held-out scores (percent)."""
 
     model_run_id: int | str
-    seconds: float
-    device: str
-    n_params: int
     scores: Mapping[str, tuple[float, float]]  # split -> (correct, approx-correct)
 
 
@@ -102,7 +98,6 @@ class ViewState:
     models: tuple[ModelPoint, ...] = ()
     last_seq: int = 0
     n_events: int = 0
-    totals: Mapping[str, Any] = field(default_factory=_empty)
 
     @property
     def rules_per_100(self) -> float:
@@ -135,8 +130,12 @@ def _with(mapping: Mapping[Any, Any], key: Any, value: Any) -> Mapping[Any, Any]
     return _frozen({**mapping, key: value})
 
 
-def _log(state: ViewState, event: ev.Event, text: str, tone: str = "info") -> tuple:
-    return (*state.log[-(LOG_LINES - 1):], LogLine(event.seq, event.ts, text, tone))
+def _log(state: ViewState, event: ev.Event, tone: str = "info") -> tuple[LogLine, ...]:
+    """The log with the event's line added (as it was, for an event not worth a line)."""
+    text = describe(event)
+    if text is None:
+        return state.log
+    return (*state.log[-(LOG_LINES - 1):], LogLine(event.seq, text.strip(), tone))
 
 
 def _scores(metrics: Mapping[str, Any]) -> Mapping[str, tuple[float, float]]:
@@ -159,12 +158,10 @@ def reduce(state: ViewState, event: ev.Event) -> ViewState:
 
 
 def _run_started(state: ViewState, e: ev.RunStarted) -> ViewState:
-    verb = "resumed" if e.resumed else "started"
     return replace(state, status="running", reason="", strategy=e.strategy, seed=e.seed,
                    config=_frozen(dict(e.config)), current="",
                    function_budget=e.config.get("functions", state.function_budget),
-                   log=_log(state, e, f"run {verb}: {e.strategy} strategy, seed {e.seed}",
-                            "run"))
+                   log=_log(state, e, "run"))
 
 
 def _progress(state: ViewState, e: ev.Progress) -> ViewState:
@@ -175,22 +172,16 @@ def _progress(state: ViewState, e: ev.Progress) -> ViewState:
 def _experiment(state: ViewState, e: ev.ExperimentDone) -> ViewState:
     functions = state.functions + (e.n_items if e.tool == "integrate" and e.ok else 0)
     seconds = _with(state.tool_seconds, e.tool, state.tool_seconds.get(e.tool, 0.0) + e.seconds)
-    where = f" {e.family}" if e.family else ""
-    if e.ok:
-        text, tone = f"{e.tool}{where}: {e.n_items} item(s), {e.seconds:.2f} s", "info"
-    else:
-        text, tone = f"{e.tool}{where} FAILED: {e.error}", "failed"
     return replace(state, functions=functions, tool_calls=state.tool_calls + 1,
                    failed_calls=state.failed_calls + (not e.ok), tool_seconds=seconds,
-                   log=_log(state, e, text, tone))
+                   log=_log(state, e, "info" if e.ok else "failed"))
 
 
 def _proposed(state: ViewState, e: ev.HypothesisProposed) -> ViewState:
     row = HypothesisRow(e.hypothesis_id, e.hypothesis_kind, e.family, e.statement, e.status,
                         e.score, seq=e.seq)
     return replace(state, hypotheses=_with(state.hypotheses, e.hypothesis_id, row),
-                   log=_log(state, e, f"proposed #{e.hypothesis_id} [{e.hypothesis_kind}] "
-                                      f"{e.statement}"))
+                   log=_log(state, e))
 
 
 def _changed(state: ViewState, e: ev.HypothesisChanged) -> ViewState:
@@ -199,12 +190,8 @@ def _changed(state: ViewState, e: ev.HypothesisChanged) -> ViewState:
         old = HypothesisRow(e.hypothesis_id, "?", None, f"#{e.hypothesis_id}", e.from_status)
     row = replace(old, status=e.to_status, reason=e.reason, seq=e.seq,
                   score=e.score if e.score is not None else old.score)
-    state = replace(state, hypotheses=_with(state.hypotheses, e.hypothesis_id, row))
-    if e.to_status in ("accepted", "refuted"):
-        tone = "refuted" if e.to_status == "refuted" else "info"
-        state = replace(state, log=_log(state, e, f"#{e.hypothesis_id} {e.to_status}: "
-                                                  f"{e.reason}", tone))
-    return state
+    return replace(state, hypotheses=_with(state.hypotheses, e.hypothesis_id, row),
+                   log=_log(state, e, "refuted" if e.to_status == "refuted" else "info"))
 
 
 def _evidence(state: ViewState, e: ev.EvidenceRecorded) -> ViewState:
@@ -219,27 +206,20 @@ def _evidence(state: ViewState, e: ev.EvidenceRecorded) -> ViewState:
 
 
 def _rule(state: ViewState, e: ev.RuleAccepted) -> ViewState:
-    rule = RuleRow(e.rule_id, e.hypothesis_id, e.family, e.statement, e.latex,
-                   tuple(e.conditions), e.n_falsification, e.max_error, e.audit_passed, e.seq,
-                   state.functions)
-    return replace(state, rules=(*state.rules, rule),
-                   log=_log(state, e, f"RULE #{e.rule_id} ({e.family or 'power law'}): "
-                                      f"{e.statement}", "rule"))
+    rule = RuleRow(e.rule_id, e.hypothesis_id, e.family, e.statement, tuple(e.conditions),
+                   e.n_falsification, e.max_error, e.audit_passed, e.seq, state.functions)
+    return replace(state, rules=(*state.rules, rule), log=_log(state, e, "rule"))
 
 
 def _model(state: ViewState, e: ev.ModelTrained) -> ViewState:
-    point = ModelPoint(e.model_run_id, e.seconds, e.device, e.n_params, _scores(e.metrics))
-    shown = ", ".join(f"{split} {c:.1f}%/{a:.1f}%" for split, (c, a) in point.scores.items())
-    return replace(state, models=(*state.models, point),
-                   log=_log(state, e, f"model #{e.model_run_id} trained in {e.seconds:.0f} s: "
-                                      f"{shown or 'no scores'}", "model"))
+    point = ModelPoint(e.model_run_id, _scores(e.metrics))
+    return replace(state, models=(*state.models, point), log=_log(state, e, "model"))
 
 
 def _ended(state: ViewState, e: ev.RunEnded) -> ViewState:
     functions = int(e.totals.get("functions") or state.functions)
-    return replace(state, status=e.status, reason=e.reason, current="",
-                   totals=_frozen(dict(e.totals)), functions=functions,
-                   log=_log(state, e, f"run {e.status}: {e.reason}", "run"))
+    return replace(state, status=e.status, reason=e.reason, current="", functions=functions,
+                   log=_log(state, e, "run"))
 
 
 _HANDLERS: dict[type, Any] = {

@@ -150,10 +150,10 @@ def test_a_symbolic_intuition_learns_spelled_laws_and_guesses_settled(tmp_path) 
 
 def test_trainings_are_announced_on_the_event_log(campaign) -> None:
     from eudoxus.agent import events as ev
-    from eudoxus.agent.live import _plain_line
+    from eudoxus.agent.narrate import describe
 
     lab, outcome = campaign[:2]
     trained = [e for e in ev.read_events(lab.events_path(outcome.run_id))
                if isinstance(e, ev.ModelTrained)]
     assert len(trained) == 2 and "polynomial" in trained[-1].metrics
-    assert _plain_line(trained[-1]).startswith(f"MODEL #{trained[-1].model_run_id} trained")
+    assert describe(trained[-1]).startswith(f"MODEL #{trained[-1].model_run_id} trained")

@@ -223,16 +223,16 @@ def test_dashboard_snapshot(snap_compare, timeline) -> None:
 def test_watch_finds_the_latest_log_and_refuses_unknown_runs(tmp_path: Path) -> None:
     from eudoxus.agent.cli import BadInput
 
-    runs = tmp_path / "runs"
+    lab = Lab(tmp_path)
     for name in ("old", "new"):
-        (runs / name).mkdir(parents=True)
-        (runs / name / "events.jsonl").write_text(RUN_LOG.read_text())
-    assert event_log(runs, None).parent.name == "new"
-    assert event_log(runs, "old").parent.name == "old"
+        lab.run_dir(name).mkdir(parents=True)
+        lab.events_path(name).write_text(RUN_LOG.read_text())
+    assert event_log(lab, None).parent.name == "new"
+    assert event_log(lab, "old").parent.name == "old"
     with pytest.raises(BadInput, match="no event log for run 'nope'"):
-        event_log(runs, "nope")
+        event_log(lab, "nope")
     with pytest.raises(BadInput, match="no runs to watch"):
-        event_log(tmp_path / "empty", None)
+        event_log(Lab(tmp_path / "empty"), None)
 
 
 async def test_watch_replays_a_finished_run_and_follows_an_unfinished_one(tmp_path: Path,

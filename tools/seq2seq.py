@@ -249,6 +249,11 @@ def settled(text: str) -> str:
         return text
 
 
+def _finisher(target: str) -> Callable[[str], str]:
+    """What turns a model's output into the paper's format: nothing, or working it out."""
+    return settled if target == "symbolic" else (lambda text: text)
+
+
 def evaluate(model: Any, tokenizer: Any, test: Sequence[Pair], *, beams: int = 1,
              batch_size: int = 512, single: int = 50, target: str = "decimal") -> Evaluation:
     """Score greedy (or beam) predictions on `test`; time batched and one-at-a-time decoding.
@@ -256,7 +261,7 @@ def evaluate(model: Any, tokenizer: Any, test: Sequence[Pair], *, beams: int = 1
     A model trained on symbolic targets has its outputs worked out exactly (`settled`) before
     they are compared with the paper-format truth; that arithmetic is timed with the decoding.
     """
-    finish = settled if target == "symbolic" else (lambda text: text)
+    finish = _finisher(target)
     from eudoxus.models.decode import generate
     from eudoxus.models.metrics import score
 
@@ -332,12 +337,15 @@ def retrain(dataset: Dataset, *, model_config: Any = None, train_config: Any = N
                        "autocast": result.autocast})
 
 
-def guess(model: Any, tokenizer: Any, sources: Sequence[str], *, beams: int = 1) -> list[str]:
-    """The model's best integral text for each function text ("" where it has none)."""
+def guess(model: Any, tokenizer: Any, sources: Sequence[str], *, beams: int = 1,
+          target: str = "decimal") -> list[str]:
+    """The model's best integral text for each function text ("" where it has none); a model
+    trained on symbolic targets has its outputs worked out (`settled`), as `evaluate` does."""
     from eudoxus.models.decode import generate
 
-    return [out[0] if out else "" for out in generate(model, tokenizer, list(sources),
-                                                     beams=beams)]
+    finish = _finisher(target)
+    return [finish(out[0]) if out else "" for out in generate(model, tokenizer, list(sources),
+                                                             beams=beams)]
 
 
 # ---- checking a guess against the measured area ----------------------------------------------

@@ -14,7 +14,7 @@ from textual_plotext import PlotextPlot
 
 from eudoxus.agent import events as ev
 from eudoxus.agent.tui import series
-from eudoxus.agent.tui.widgets import STATUS_STYLE
+from eudoxus.agent.tui.widgets import STATUS_STYLE, cursor_key
 from eudoxus.agent.view import ViewState
 from eudoxus.tools.notation import integral_line, pretty
 
@@ -216,10 +216,7 @@ class RulesScreen(Screen):
         table.focus()
 
     def _selected(self):
-        table = self.query_one("#rule-table", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = cursor_key(self.query_one("#rule-table", DataTable))
         return next((r for r in self.state.rules if str(r.rule_id) == key), None)
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:

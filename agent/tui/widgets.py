@@ -52,6 +52,13 @@ class Meters(Static):
         self.update(text)
 
 
+def cursor_key(table: DataTable) -> str | None:
+    """The key of the row under a table's cursor (None for an empty table)."""
+    if not table.row_count:
+        return None
+    return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+
 def _score(row: HypothesisRow) -> str:
     return "" if row.score is None else f"{row.score:.4f}"
 
@@ -106,10 +113,8 @@ class HypothesisBoard(DataTable):
 
     def selected_id(self) -> int | None:
         """The hypothesis under the cursor, if any."""
-        if not self.row_count:
-            return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        return int(key.value) if key.value is not None else None
+        key = cursor_key(self)
+        return int(key) if key is not None else None
 
 
 class RulesPanel(Static):
